@@ -1,0 +1,136 @@
+"""Every error nekohooks raises, in one tree.
+
+::
+
+    NekoError
+    ├── ConfigError                 a host or plugin configuration file is unreadable or invalid
+    ├── PluginError                 something is wrong with one plugin (carries .plugin)
+    │   ├── PluginLoadError         discovery: import, registration, validation or version check failed
+    │   ├── PluginUnavailable       the plugin is not running (disabled, failed, restarting, stopped)
+    │   ├── EntryNotFound           no such entry on that plugin
+    │   └── EntryError              one entry call went wrong (carries .entry)
+    │       ├── InvalidArguments    rejected before the plugin code ran (carries .argument)
+    │       ├── EntryTimeout        the call outlived its timeout and was cancelled
+    │       └── EntryFailed         the plugin code raised (the cause is chained as __cause__)
+    └── ContextError                a plugin misused its context (carries .plugin)
+        ├── UnsafePath              a file name would escape the plugin's folder
+        ├── DownloadError           a download failed (HTTP status, size limit, network)
+        │   └── DownloadTooLarge    the body exceeded the size limit; nothing was kept
+        └── StoreError              the plugin's persistent store failed
+
+Every error names the plugin it concerns, and where it applies the entry and the phase
+(``import``, ``register``, ``startup``, ``entry``, ``periodic``, ``task``, ``terminate``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ContextError",
+    "DownloadError",
+    "DownloadTooLarge",
+    "EntryError",
+    "EntryFailed",
+    "EntryNotFound",
+    "EntryTimeout",
+    "InvalidArguments",
+    "NekoError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginUnavailable",
+    "StoreError",
+    "UnsafePath",
+]
+
+
+class NekoError(Exception):
+    """The root of every error nekohooks raises."""
+
+
+class ConfigError(NekoError):
+    """A configuration file (host ``neko.toml`` or a plugin's ``plugin.toml``) is corrupt or invalid."""
+
+    def __init__(self, message: str, *, path: object = None, plugin: str | None = None) -> None:
+        where = f"{plugin}: " if plugin else ""
+        at = f" ({path})" if path is not None else ""
+        super().__init__(f"{where}{message}{at}")
+        self.path = path
+        self.plugin = plugin
+
+
+class PluginError(NekoError):
+    """An error that concerns one plugin, named by its entry-point name in ``.plugin``."""
+
+    def __init__(self, plugin: str, message: str, *, phase: str | None = None) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}")
+        self.plugin = plugin
+        self.phase = phase
+        self.detail = message
+
+
+class PluginLoadError(PluginError):
+    """Discovery could not load a plugin; ``.phase`` says which step failed."""
+
+
+class PluginUnavailable(PluginError):
+    """The plugin exists but is not running, so its entries cannot be called."""
+
+
+class EntryNotFound(PluginError):
+    """The plugin has no entry with that id (or no plugin has that name)."""
+
+
+class EntryError(PluginError):
+    """One entry call went wrong; ``.entry`` is the entry id."""
+
+    def __init__(self, plugin: str, entry: str, message: str, *, phase: str = "entry") -> None:
+        super().__init__(plugin, f"entry {entry!r}: {message}", phase=phase)
+        self.entry = entry
+        self.detail = message
+
+
+class InvalidArguments(EntryError):
+    """The arguments do not match the entry's schema; the plugin code did not run.
+
+    ``.argument`` names the offending argument (``None`` when the problem is the whole set).
+    """
+
+    def __init__(self, plugin: str, entry: str, message: str, *, argument: str | None) -> None:
+        super().__init__(plugin, entry, message)
+        self.argument = argument
+
+
+class EntryTimeout(EntryError):
+    """The call ran longer than its timeout (``.timeout`` seconds) and was cancelled."""
+
+    def __init__(self, plugin: str, entry: str, timeout: float, *, phase: str = "entry") -> None:
+        super().__init__(plugin, entry, f"timed out after {timeout:g}s", phase=phase)
+        self.timeout = timeout
+
+
+class EntryFailed(EntryError):
+    """The plugin's code raised; the original exception is ``__cause__``."""
+
+
+class ContextError(NekoError):
+    """A plugin asked its context for something it may not have."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}")
+        self.plugin = plugin
+
+
+class UnsafePath(ContextError):
+    """A file name would leave the plugin's own folder (``..``, absolute, or through a symlink)."""
+
+
+class DownloadError(ContextError):
+    """A download did not complete; no partial file is left behind."""
+
+
+class DownloadTooLarge(DownloadError):
+    """The response body was larger than the download's ``max_bytes``."""
+
+
+class StoreError(ContextError):
+    """The plugin's SQLite store could not be opened or written."""
