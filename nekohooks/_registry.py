@@ -1,0 +1,176 @@
+"""The registry: one pluggy manager, the plugins registered in it, and their entries and jobs.
+
+:meth:`Registry.add` is the only way in, for discovered and hand-passed plugins alike. It
+registers the plugin with pluggy, checks every hook it implements against the specs, collects
+its entries and jobs, and on any problem unregisters it again and raises
+:class:`~nekohooks.PluginLoadError` naming the plugin and the phase, leaving the registry as
+it was.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from ._api import (
+    class_entries,
+    class_jobs,
+    entry_spec,
+    is_plugin_class,
+    job_spec,
+    plugin_description,
+)
+from ._errors import PluginLoadError
+from ._model import EntrySpec, JobSpec, LoadFailure, PluginInfo
+
+__all__ = ["LoadedPlugin", "Registry", "valid_plugin_name"]
+
+
+def valid_plugin_name(name: str) -> bool:
+    """Plugin names are entry-point names without dots (entries are ``<plugin>.<entry>``)."""
+    return bool(name) and "." not in name and name.isprintable() and not name.isspace()
+
+
+class ClassPlugin:
+    """The pluggy face of a class-style plugin: its marked methods are its entries and jobs."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+    @hookspecs.hookimpl
+    def neko_entries(self) -> list[Callable[..., Any]]:
+        return class_entries(self.cls)
+
+    @hookspecs.hookimpl
+    def neko_periodic(self) -> list[Callable[..., Any]]:
+        return class_jobs(self.cls)
+
+
+@attrs.frozen(eq=False)
+class LoadedPlugin:
+    """A registered plugin: its record and the object pluggy holds for it."""
+
+    info: PluginInfo
+    obj: object
+    plugin_class: type | None  # set for class-style plugins
+
+
+class Registry:
+    """The pluggy manager and every plugin registered in it, in load order."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, LoadedPlugin] = {}
+        self.failures: list[LoadFailure] = []
+        self.disabled: list[str] = []
+
+    def add(
+        self,
+        name: str,
+        obj: object,
+        *,
+        value: str = "",
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> LoadedPlugin:
+        """Register ``obj`` (a plugin class, module or hookimpl object) as plugin ``name``.
+
+        Raises :class:`PluginLoadError` (phase ``register`` or ``validate``) and leaves nothing
+        registered when the plugin is unusable.
+        """
+
+        def fail(phase: str, message: str) -> PluginLoadError:
+            return PluginLoadError(name, message, phase=phase)
+
+        if not valid_plugin_name(name):
+            raise fail("validate", f"invalid plugin name {name!r} (no dots, not empty)")
+        if name in self.plugins:
+            other = self.plugins[name].info.distribution or "another plugin"
+            raise fail("register", f"duplicate plugin name: already provided by {other}")
+        is_class = is_plugin_class(obj)
+        target: object = ClassPlugin(obj) if is_class else obj  # type: ignore[arg-type]
+        try:
+            self.pm.register(target, name=name)
+        except Exception as exc:
+            if self.pm.has_plugin(name):  # pluggy 1.6 keeps the name reserved after an error
+                self.pm.unregister(name=name)
+            raise fail("register", f"{type(exc).__name__}: {exc}") from exc
+        try:
+            self._check_hooks(name, target)
+            entries = self._collect(target, "neko_entries", entry_spec, is_class)
+            jobs = self._collect(target, "neko_periodic", job_spec, is_class)
+            _check_unique(name, "entry", [e.id for e in entries])
+            _check_unique(name, "periodic job", [j.id for j in jobs])
+        except PluginLoadError:
+            self.pm.unregister(name=name)
+            raise
+        except Exception as exc:
+            self.pm.unregister(name=name)
+            raise fail("validate", f"{type(exc).__name__}: {exc}") from exc
+        module = obj.__name__ if isinstance(obj, types.ModuleType) else type(obj).__module__
+        if isinstance(obj, type):
+            module = obj.__module__
+        info = PluginInfo(
+            name=name,
+            value=value,
+            distribution=distribution,
+            version=version,
+            style="class" if is_class else "module",
+            module=module,
+            entries=tuple(entries),
+            jobs=tuple(jobs),
+            description=plugin_description(obj),
+        )
+        loaded = LoadedPlugin(info, target, obj if is_class else None)  # type: ignore[arg-type]
+        self.plugins[name] = loaded
+        return loaded
+
+    def _check_hooks(self, name: str, target: object) -> None:
+        for caller in self.pm.get_hookcallers(target) or ():
+            if not caller.has_spec():
+                raise PluginLoadError(
+                    name,
+                    f"implements unknown hook {caller.name!r}; "
+                    f"known hooks: {', '.join(sorted(_spec_names()))}",
+                    phase="validate",
+                )
+
+    def _collect(
+        self,
+        target: object,
+        hook: str,
+        build: Callable[..., Any],
+        is_method: bool,
+    ) -> list[Any]:
+        if self.pm.parse_hookimpl_opts(target, hook) is None:
+            return []
+        produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
+        return [build(func, is_method=is_method) for func in produced or ()]
+
+    def entries(self) -> Iterable[tuple[str, EntrySpec]]:
+        """Every entry of every registered plugin, as ``(plugin name, spec)`` in load order."""
+        for name, plugin in self.plugins.items():
+            for spec in plugin.info.entries:
+                yield name, spec
+
+    def jobs(self, name: str) -> tuple[JobSpec, ...]:
+        """The periodic jobs of plugin ``name``."""
+        return self.plugins[name].info.jobs
+
+
+def _spec_names() -> list[str]:
+    return [n for n in dir(hookspecs) if n.startswith("neko_")]
+
+
+def _check_unique(plugin: str, what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise PluginLoadError(plugin, f"duplicate {what} id {item!r}", phase="validate")
+        seen.add(item)

@@ -1,0 +1,421 @@
+"""One plugin's life on the trio host: start, serve, supervise, stop.
+
+Each plugin gets a :class:`PluginRunner`, whose :meth:`~PluginRunner.supervise` task the host
+starts in its nursery. One *run* of the plugin is::
+
+    open the plugin's nursery ── make ctx ── construct (class style, in a thread)
+      ── startup hooks (bounded by startup_timeout) ── periodic jobs start ── RUNNING
+      ── ... until stop() or a crash ...
+      ── cancel in-flight calls ── terminate hooks (shielded, bounded by terminate_grace)
+      ── cancel the nursery (every task the plugin started) ── close ctx
+
+A crash (startup raising or timing out, a background task raising) ends the run; the
+supervisor waits an exponential backoff with jitter and starts a new run, until the
+:class:`RestartPolicy` gives up and marks the plugin failed. Entry calls run in the caller's
+task but are registered with the runner, so stopping the plugin cancels them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._api import lifecycle_methods
+from ._asyncio_bridge import AsyncioThread
+from ._context import PluginContext
+from ._errors import EntryFailed, EntryTimeout, PluginUnavailable
+from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
+from ._schedule import JobState, run_schedule
+
+if TYPE_CHECKING:
+    from ._host import Host
+    from ._registry import LoadedPlugin
+
+__all__ = ["PLUGIN_FAULTS", "PluginRunner"]
+
+log = logging.getLogger("nekohooks.runner")
+
+#: What plugin code may raise that must not escape to the host. ``trio.Cancelled`` is not here.
+PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
+
+_END = object()
+
+
+class _Crash(Exception):
+    """A run ended because the plugin failed; carries the phase and the cause."""
+
+    def __init__(self, phase: str, cause: BaseException | str) -> None:
+        text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        super().__init__(f"{phase}: {text}")
+        self.phase = phase
+        self.text = text
+
+
+class PluginRunner:
+    """Runs and supervises one plugin; the host owns one per loaded plugin."""
+
+    def __init__(self, loaded: LoadedPlugin, host: Host) -> None:
+        self.loaded = loaded
+        self.name = loaded.info.name
+        self.host = host
+        self.state = PluginState.STOPPED
+        self.restarts = 0
+        self.last_error: str | None = None
+        self.last_phase: str | None = None
+        self.loop_blocks = 0
+        self.started_at = 0.0
+        self.instance: object | None = None
+        self.ctx: PluginContext | None = None
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        self.job_states: dict[str, JobState] = {}
+        self.limiter = trio.CapacityLimiter(host.config.limits.worker_threads)
+        self.asyncio_thread: AsyncioThread | None = None
+        self.first_attempt = trio.Event()
+        self.done = trio.Event()
+        self._stop = trio.Event()
+        self._run_scope: trio.CancelScope | None = None
+        self._constructed = False
+        self._calls: set[trio.CancelScope] = set()
+        self._crashes: list[float] = []
+        self._rng = host.rng
+
+    # ---- status ---------------------------------------------------------------------------
+
+    def status(self) -> PluginStatus:
+        """A snapshot of this plugin's state."""
+        ctx_tasks = tuple(self.ctx.tasks.names()) if self.ctx is not None else ()
+        return PluginStatus(
+            name=self.name,
+            state=self.state,
+            restarts=self.restarts,
+            last_error=self.last_error,
+            phase=self.last_phase,
+            tasks=ctx_tasks,
+            job_runs={k: s.runs for k, s in self.job_states.items()},
+            job_failures={k: s.failures + s.timeouts for k, s in self.job_states.items()},
+            job_skipped={k: s.skipped for k, s in self.job_states.items()},
+            loop_blocks=self.loop_blocks,
+        )
+
+    def record_fault(self, phase: str, text: str) -> None:
+        """Remember the latest problem (shown in status) and log it with the plugin's name."""
+        self.last_phase, self.last_error = phase, text
+        log.error("plugin %r: %s failed: %s", self.name, phase, text)
+
+    # ---- supervision ----------------------------------------------------------------------
+
+    async def supervise(self) -> None:
+        """Run the plugin, restarting after crashes, until :meth:`stop` or the policy gives up.
+
+        On cancel (host shutdown past its deadline) the current run is torn down and this
+        returns by raising ``Cancelled``.
+        """
+        policy = self.host.config.restart
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._run_once()
+                except _Crash as crash:
+                    self.record_fault(crash.phase, crash.text)
+                else:
+                    break
+                now = trio.current_time()
+                self._crashes = [t for t in self._crashes if now - t < policy.window] + [now]
+                if len(self._crashes) > policy.max_restarts:
+                    self.state = PluginState.FAILED
+                    log.error(
+                        "plugin %r: gave up after %d crashes in %gs",
+                        self.name,
+                        len(self._crashes),
+                        policy.window,
+                    )
+                    break
+                self.state = PluginState.RESTARTING
+                self.first_attempt.set()
+                self.restarts += 1
+                backoff = min(
+                    policy.max_backoff, policy.initial_backoff * 2 ** (len(self._crashes) - 1)
+                )
+                backoff *= 1 + policy.jitter * self._rng.random()
+                log.warning("plugin %r: restarting in %.2fs", self.name, backoff)
+                with trio.move_on_after(backoff):
+                    await self._stop.wait()
+            if self.state is not PluginState.FAILED:
+                self.state = PluginState.STOPPED
+        finally:
+            self.first_attempt.set()
+            self.done.set()
+
+    async def stop(self) -> None:
+        """Ask the plugin to stop and wait until its run has ended (terminate included).
+
+        Idempotent. Cancels a startup that is still going. Waits at most as long as the
+        terminate grace allows, plus the time to cancel the plugin's tasks.
+        """
+        self._stop.set()
+        if self.state is PluginState.STARTING and self._run_scope is not None:
+            self._run_scope.cancel()
+        await self.done.wait()
+
+    # ---- one run ----------------------------------------------------------------------------
+
+    async def _run_once(self) -> None:
+        limits = self.host.config.limits
+        self.state = PluginState.STARTING
+        try:
+            ctx = self.host.make_context(self.loaded)
+        except Exception as exc:
+            raise _Crash("config", exc) from exc
+        self.ctx = ctx
+        crash: _Crash | None = None
+        self.instance = None
+        self._constructed = False
+        try:
+            async with trio.open_nursery() as nursery:
+                ctx.tasks.bind(nursery)
+                with trio.CancelScope() as run_scope:
+                    self._run_scope = run_scope
+                    try:
+                        with trio.fail_after(limits.startup_timeout):
+                            await self._start(ctx)
+                    except trio.TooSlowError:
+                        raise _Crash(
+                            "startup", f"timed out after {limits.startup_timeout:g}s"
+                        ) from None
+                    self._start_jobs(nursery, ctx)
+                    self.state = PluginState.RUNNING
+                    self.started_at = trio.current_time()
+                    self.first_attempt.set()
+                    await self._stop.wait()
+                self.state = PluginState.STOPPING
+                await self._finish(ctx)
+                nursery.cancel_scope.cancel()
+        except* _Crash as group:
+            first = _first_fault(group)
+            crash = first if isinstance(first, _Crash) else _Crash("startup", first)
+        except* PLUGIN_FAULTS as group:
+            crash = _Crash("task", _first_fault(group))
+        finally:
+            self._run_scope = None
+            if crash is not None or self.state is not PluginState.STOPPING:
+                await self._finish(ctx)
+            await self._close(ctx)
+        if crash is not None:
+            raise crash
+
+    async def _start(self, ctx: PluginContext) -> None:
+        """Construct (class style) and run the startup hooks.
+
+        Once construction succeeded, terminate will run whatever happens next: a failing
+        startup hook still gets its clean-up (the peers leak here).
+        """
+        plugin_class = self.loaded.plugin_class
+        try:
+            if plugin_class is not None:
+                self.instance = await self._in_thread(plugin_class, ctx)
+                self._constructed = True
+                hooks = lifecycle_methods(self.instance, "startup")
+            else:
+                self._constructed = True
+                hooks = self._module_hooks("neko_startup", ctx)
+            self._bind_handlers()
+            for hook in hooks:
+                await self._run_hook(hook)
+        except PLUGIN_FAULTS as exc:
+            raise _Crash("startup", exc) from exc
+
+    def _module_hooks(self, hook: str, ctx: PluginContext) -> list[Callable[[], Any]]:
+        obj = self.loaded.obj
+        if self.host.registry.pm.parse_hookimpl_opts(obj, hook) is None:
+            return []
+        return [functools.partial(getattr(obj, hook), ctx=ctx)]
+
+    async def _finish(self, ctx: PluginContext) -> None:
+        """Cancel in-flight calls, then run terminate hooks shielded within the grace period.
+
+        Runs the hooks at most once per run (a second call finds nothing constructed).
+        """
+        self._cancel_calls()
+        if not self._constructed:
+            return
+        self._constructed = False
+        grace = self.host.config.limits.terminate_grace
+        if self.instance is not None:
+            hooks = lifecycle_methods(self.instance, "terminate")
+        else:
+            hooks = self._module_hooks("neko_terminate", ctx)
+        with trio.move_on_after(grace, shield=True) as scope:
+            for hook in hooks:
+                try:
+                    await self._run_hook(hook)
+                except PLUGIN_FAULTS as exc:
+                    self.record_fault("terminate", f"{type(exc).__name__}: {exc}")
+        if scope.cancelled_caught:
+            self.record_fault("terminate", f"did not finish within {grace:g}s; abandoned")
+        self.instance = None
+
+    async def _close(self, ctx: PluginContext) -> None:
+        await ctx.aclose()
+        if self.asyncio_thread is not None:
+            thread, self.asyncio_thread = self.asyncio_thread, None
+            await trio.to_thread.run_sync(thread.close)
+
+    def _cancel_calls(self) -> None:
+        for scope in list(self._calls):
+            scope.cancel()
+
+    async def _run_hook(self, hook: Callable[[], Any]) -> None:
+        if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+            getattr(hook, "func", None)
+        ):
+            await hook()
+        else:
+            result = await self._in_thread(hook)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(
+            fn, *args, abandon_on_cancel=True, limiter=self.limiter
+        )
+
+    # ---- jobs ---------------------------------------------------------------------------------
+
+    def _bind(self, func: Callable[..., Any], is_method: bool, wants_ctx: bool) -> Any:
+        if is_method:
+            return func.__get__(self.instance)
+        if wants_ctx:
+            return functools.partial(func, ctx=self.ctx)
+        return func
+
+    def _bind_handlers(self) -> None:
+        self.handlers = {
+            spec.id: self._bind(spec.func, spec.is_method, spec.wants_ctx)
+            for spec in self.loaded.info.entries
+        }
+
+    def _start_jobs(self, nursery: trio.Nursery, ctx: PluginContext) -> None:
+        self.job_states = {}
+        for job in self.loaded.info.jobs:
+            state = JobState()
+            self.job_states[job.id] = state
+            nursery.start_soon(self._run_job, job, state, name=f"{self.name}:job:{job.id}")
+        # tasks.every() jobs are listed with the declared jobs
+        for name, state in ctx.tasks.job_states.items():
+            self.job_states.setdefault(name, state)
+
+    async def _run_job(self, job: JobSpec, state: JobState) -> None:
+        func = self._bind(job.func, job.is_method, job.wants_ctx)
+
+        async def run_once() -> object:
+            return await self._invoke(func, job.runs_on, {})
+
+        def on_error(exc: BaseException) -> None:
+            self.record_fault(f"periodic {job.id!r}", f"{type(exc).__name__}: {exc}")
+
+        await run_schedule(
+            job.schedule,
+            run_once,
+            state=state,
+            timeout=job.timeout,
+            wall_clock=self.host.wall_clock,
+            on_error=on_error,
+            rng=self._rng,
+        )
+
+    # ---- calls --------------------------------------------------------------------------------
+
+    async def _invoke(self, func: Callable[..., Any], runs_on: RunsOn, kwargs: Mapping[str, Any]) -> Any:
+        if runs_on is RunsOn.TRIO:
+            return await func(**kwargs)
+        if runs_on is RunsOn.THREAD:
+            return await trio.to_thread.run_sync(
+                functools.partial(func, **kwargs), abandon_on_cancel=True, limiter=self.limiter
+            )
+        if self.asyncio_thread is None:
+            self.asyncio_thread = AsyncioThread(f"neko-asyncio-{self.name}")
+        return await self.asyncio_thread.run(func, **kwargs)
+
+    async def _guarded(self, spec: EntrySpec, step: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one step of an entry call under its timeout and the plugin's scope."""
+        timeout = spec.timeout or self.host.config.limits.entry_timeout
+        scope = trio.CancelScope(deadline=trio.current_time() + timeout)
+        self._calls.add(scope)
+        try:
+            with scope:
+                return await step()
+        except PLUGIN_FAULTS as exc:
+            raise EntryFailed(self.name, spec.id, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._calls.discard(scope)
+        if self.state is not PluginState.RUNNING:
+            raise PluginUnavailable(self.name, "stopped during the call", phase="entry")
+        raise EntryTimeout(self.name, spec.id, timeout)
+
+    async def call(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> Any:
+        """Call entry ``spec`` once; see :meth:`Host.call` for the errors it raises."""
+        handler = self.handlers[spec.id]
+        if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
+            return [item async for item in self.stream(spec, arguments)]
+        return await self._guarded(spec, lambda: self._invoke(handler, spec.runs_on, arguments))
+
+    async def stream(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
+        """Yield the items of a generator entry; each item has the entry's timeout."""
+        handler = self.handlers[spec.id]
+        if spec.kind is EntryKind.ASYNC_GEN:
+            agen = await self._guarded(spec, _wrap_sync(lambda: handler(**arguments)))
+            try:
+                while True:
+                    item = await self._guarded(spec, _next_async(agen))
+                    if item is _END:
+                        return
+                    yield item
+            finally:
+                with trio.CancelScope(shield=True):
+                    await agen.aclose()
+        elif spec.kind is EntryKind.SYNC_GEN:
+            gen = await self._guarded(spec, lambda: self._invoke(handler, RunsOn.THREAD, arguments))
+            try:
+                while True:
+                    item = await self._guarded(spec, functools.partial(self._next_sync, gen))
+                    if item is _END:
+                        return
+                    yield item
+            finally:
+                gen.close()
+        else:
+            yield await self.call(spec, arguments)
+
+    async def _next_sync(self, gen: Any) -> Any:
+        return await trio.to_thread.run_sync(next, gen, _END, limiter=self.limiter)
+
+
+def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def step() -> Any:
+        return fn()
+
+    return step
+
+
+def _next_async(agen: Any) -> Callable[[], Awaitable[Any]]:
+    async def step() -> Any:
+        try:
+            return await agen.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+    return step
+
+
+def _first_fault(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_fault(exc)
+        return exc
+    return group
+

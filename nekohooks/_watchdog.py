@@ -1,0 +1,97 @@
+"""The loop watchdog: notice plugin code that holds the trio loop, and name the plugin.
+
+A trio instrument records when the loop leaves its I/O wait (``after_io_wait``) and when it
+returns (``before_io_wait``): two calls per loop turn, nothing per task step. A daemon thread
+checks a few times per threshold; when one turn has run longer than the threshold, it looks at
+the trio thread's current stack, finds the innermost frame that belongs to a plugin and reports
+it once for that turn. The host keeps running either way: this only tells who is to blame.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+
+import trio
+
+__all__ = ["LoopWatchdog"]
+
+Report = Callable[[str | None, float, str], None]
+
+
+class LoopWatchdog(trio.abc.Instrument):
+    """Reports loop turns longer than ``threshold`` seconds via ``report(plugin, seconds, where)``.
+
+    ``owner_of(code)`` maps a code object to the plugin that owns it, or ``None``.
+    """
+
+    def __init__(
+        self,
+        threshold: float,
+        owner_of: Callable[[types.CodeType], str | None],
+        report: Report,
+    ) -> None:
+        self.threshold = threshold
+        self._owner_of = owner_of
+        self._report = report
+        self._busy_since: float | None = None
+        self._reported_turn: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._trio_thread_id = threading.get_ident()
+
+    def after_io_wait(self, timeout: float) -> None:
+        self._busy_since = time.monotonic()
+
+    def before_io_wait(self, timeout: float) -> None:
+        self._busy_since = None
+
+    def start(self) -> None:
+        """Install the instrument in the running trio loop and start the checking thread."""
+        self._trio_thread_id = threading.get_ident()
+        trio.lowlevel.add_instrument(self)
+        self._thread = threading.Thread(target=self._watch, name="neko-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Remove the instrument and stop the thread (returns within one check interval)."""
+        self._stop.set()
+        try:
+            trio.lowlevel.remove_instrument(self)
+        except KeyError:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=self.threshold)
+
+    def _watch(self) -> None:
+        interval = min(self.threshold / 4, 0.25)
+        while not self._stop.wait(interval):
+            since = self._busy_since
+            if since is None or since == self._reported_turn:
+                continue
+            held = time.monotonic() - since
+            if held < self.threshold:
+                continue
+            self._reported_turn = since
+            plugin, where = self._blame()
+            self._report(plugin, held, where)
+
+    def _blame(self) -> tuple[str | None, str]:
+        frame = sys._current_frames().get(self._trio_thread_id)
+        innermost = ""
+        while frame is not None:
+            if not innermost:
+                innermost = _where(frame)
+            plugin = self._owner_of(frame.f_code)
+            if plugin is not None:
+                return plugin, _where(frame)
+            frame = frame.f_back
+        return None, innermost
+
+
+def _where(frame: types.FrameType) -> str:
+    code = frame.f_code
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
