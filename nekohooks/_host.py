@@ -338,18 +338,24 @@ async def open_host(
         rng=rng or random.Random(),
     )
     dog = LoopWatchdog(config.limits.block_threshold, host._code_owner, host._report_block)
+    body_error: Exception | None = None
     async with trio.open_nursery() as nursery:
         if watchdog:
             dog.start()
         try:
             await host._start_all(nursery)
-            yield host
+            try:
+                yield host
+            except Exception as exc:  # re-raised below, outside the nursery, unwrapped
+                body_error = exc
         finally:
             try:
                 await host._shutdown(nursery)
             finally:
                 if watchdog:
                     dog.stop()
+    if body_error is not None:
+        raise body_error
 
 
 async def serve(host: Host, *, on_signal: Callable[[int], None] | None = None) -> int:

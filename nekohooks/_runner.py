@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
+from trio.testing import MockClock
 
 from ._api import lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
@@ -280,9 +281,7 @@ class PluginRunner:
                 await result
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await trio.to_thread.run_sync(
-            fn, *args, abandon_on_cancel=True, limiter=self.limiter
-        )
+        return await in_thread(functools.partial(fn, *args), self.limiter)
 
     # ---- jobs ---------------------------------------------------------------------------------
 
@@ -334,9 +333,7 @@ class PluginRunner:
         if runs_on is RunsOn.TRIO:
             return await func(**kwargs)
         if runs_on is RunsOn.THREAD:
-            return await trio.to_thread.run_sync(
-                functools.partial(func, **kwargs), abandon_on_cancel=True, limiter=self.limiter
-            )
+            return await in_thread(functools.partial(func, **kwargs), self.limiter)
         if self.asyncio_thread is None:
             self.asyncio_thread = AsyncioThread(f"neko-asyncio-{self.name}")
         return await self.asyncio_thread.run(func, **kwargs)
@@ -392,7 +389,35 @@ class PluginRunner:
             yield await self.call(spec, arguments)
 
     async def _next_sync(self, gen: Any) -> Any:
-        return await trio.to_thread.run_sync(next, gen, _END, limiter=self.limiter)
+        return await in_thread(functools.partial(next, gen, _END), self.limiter)
+
+
+def _autojumping() -> bool:
+    clock = trio.lowlevel.current_clock()
+    return isinstance(clock, MockClock) and clock.autojump_threshold != float("inf")
+
+
+async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any:
+    """Run ``fn()`` in a worker thread; on cancel the thread is abandoned (it keeps its slot).
+
+    Under an autojumping ``MockClock`` a task waiting on a thread looks idle and the clock
+    would jump straight to any timeout; so there, the loop is kept busy while the thread works
+    and thread work takes real time, as it does in production.
+    """
+    if not _autojumping():
+        return await trio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+    finished = False
+
+    async def keep_busy() -> None:
+        while not finished:
+            await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_busy)
+        try:
+            return await trio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+        finally:
+            finished = True
 
 
 def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:

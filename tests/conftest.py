@@ -1,0 +1,57 @@
+"""Shared fixtures: a host config rooted in a temp folder, and a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nekohooks import HostConfig
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> HostConfig:
+    return HostConfig(home=tmp_path / "home")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    hits: dict[str, int] = {}
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.hits[self.path] = self.hits.get(self.path, 0) + 1
+        if self.path.startswith("/flaky/"):
+            _, _, key, n = self.path.split("/")
+            if self.hits[self.path] <= int(n):
+                return self._send(503, b"try again", "text/plain")
+            return self._send(200, json.dumps({"attempt": self.hits[self.path]}).encode())
+        if self.path.startswith("/status/"):
+            return self._send(int(self.path.rsplit("/", 1)[1]), b"status", "text/plain")
+        self._send(200, json.dumps({"hello": "neko", "path": self.path}).encode())
+
+    def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1; yields its base URL."""
+    _Handler.hits = {}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
