@@ -95,4 +95,5 @@ __all__ = [
     "scan",
     "serve",
     "timer_interval",
+    "tool_definitions",
 ]

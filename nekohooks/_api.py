@@ -109,9 +109,7 @@ def neko_plugin(cls: C | None = None, /, *, description: str = "") -> C | Callab
 
 def is_plugin_class(obj: object) -> bool:
     """True for a class written in the class style."""
-    return isinstance(obj, type) and (
-        issubclass(obj, NekoPluginBase) or hasattr(obj, _PLUGIN_ATTR)
-    )
+    return isinstance(obj, type) and (issubclass(obj, NekoPluginBase) or hasattr(obj, _PLUGIN_ATTR))
 
 
 def plugin_description(obj: object) -> str:
@@ -124,7 +122,7 @@ def plugin_description(obj: object) -> str:
 
 
 def plugin_entry(
-    id: str | None = None,  # noqa: A002 - the seeds' keyword
+    id: str | None = None,
     name: str | None = None,
     description: str | None = None,
     input_schema: Mapping[str, Any] | None = None,
@@ -165,7 +163,7 @@ def periodic(
     tz: str | None = None,
     jitter: float = 0.0,
     first_in: float | None = None,
-    id: str | None = None,  # noqa: A002
+    id: str | None = None,
     timeout: float | None = None,
     asyncio: bool | None = None,
 ) -> Callable[[F], F]:
@@ -195,15 +193,17 @@ def periodic(
     return mark
 
 
-def timer_interval(id: str, seconds: float, **options: Any) -> Callable[[F], F]:  # noqa: A002
+def timer_interval(id: str, seconds: float, **options: Any) -> Callable[[F], F]:
     """N.E.K.O's spelling of ``@periodic(every=seconds, id=id)``."""
     return periodic(every=seconds, id=id, **options)
 
 
-def lifecycle(id: str) -> Callable[[F], F]:  # noqa: A002
+def lifecycle(id: str) -> Callable[[F], F]:
     """Mark a method to run at ``"startup"`` or at ``"shutdown"`` (alias ``"terminate"``)."""
     if id not in LIFECYCLE_EVENTS:
-        raise ValueError(f"unknown lifecycle event {id!r}; expected one of {sorted(LIFECYCLE_EVENTS)}")
+        raise ValueError(
+            f"unknown lifecycle event {id!r}; expected one of {sorted(LIFECYCLE_EVENTS)}"
+        )
 
     def mark(func: F) -> F:
         setattr(func, _LIFECYCLE_ATTR, LIFECYCLE_EVENTS[id])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import threading
 import types
@@ -87,10 +88,8 @@ class AsyncioThread:
         done = trio.Event()
 
         def wake(_: concurrent.futures.Future[T]) -> None:
-            try:
+            with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(done.set)
-            except trio.RunFinishedError:
-                pass
 
         future.add_done_callback(wake)
         try:
@@ -114,10 +113,8 @@ class AsyncioThread:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        try:
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass
         loop.call_soon_threadsafe(loop.stop)
         self._thread.join(timeout)
         if not self._thread.is_alive():

@@ -186,9 +186,7 @@ class PluginContext:
         """
         root = self.data_dir / "downloads"
         await trio.Path(root).mkdir(parents=True, exist_ok=True)
-        return await download(
-            self.http, url, root, filename, plugin=self.name, max_bytes=max_bytes
-        )
+        return await download(self.http, url, root, filename, plugin=self.name, max_bytes=max_bytes)
 
     async def send_message(self, target: str, message: Any) -> None:
         """Send ``message`` to ``target`` through the host's transport (or its message sink)."""

@@ -139,7 +139,7 @@ def load_plugins(
             continue
         try:
             obj = cand.entry_point.load()
-        except BaseException as exc:  # noqa: BLE001 - an import may sys.exit or raise KeyboardInterrupt
+        except BaseException as exc:
             record("import", f"{type(exc).__name__}: {exc}")
             continue
         try:

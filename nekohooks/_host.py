@@ -31,7 +31,15 @@ from ._config import HostConfig
 from ._context import PluginContext
 from ._discovery import load_plugins, scan
 from ._errors import EntryNotFound, PluginUnavailable
-from ._model import EntryCall, EntrySpec, LoadFailure, PluginInfo, PluginState, PluginStatus
+from ._model import (
+    EntryCall,
+    EntrySpec,
+    JobSpec,
+    LoadFailure,
+    PluginInfo,
+    PluginState,
+    PluginStatus,
+)
 from ._registry import LoadedPlugin, Registry
 from ._runner import PluginRunner
 from ._schema import ArgumentValidator
@@ -234,7 +242,9 @@ class Host:
         runner = self.runners.get(plugin) if plugin else None
         if runner is not None:
             runner.loop_blocks += 1
-            runner.record_fault("event loop", f"blocked the trio loop for {seconds:.2f}s at {where}")
+            runner.record_fault(
+                "event loop", f"blocked the trio loop for {seconds:.2f}s at {where}"
+            )
         else:
             log.warning("the trio loop was blocked for %.2fs at %s", seconds, where)
 
@@ -278,7 +288,8 @@ def _code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], 
             code = getattr(func, "__code__", None)
             if isinstance(code, types.CodeType):
                 owners[code] = plugin.info.name
-        for spec in (*plugin.info.entries, *plugin.info.jobs):
+        specs: list[EntrySpec | JobSpec] = [*plugin.info.entries, *plugin.info.jobs]
+        for spec in specs:
             code = getattr(inspect.unwrap(spec.func), "__code__", None)
             if isinstance(code, types.CodeType):
                 owners[code] = plugin.info.name
@@ -379,4 +390,3 @@ async def _exit_on_second_signal() -> None:
         async for _ in signals:
             log.error("second signal: exiting now")
             os._exit(130)
-

@@ -80,7 +80,13 @@ def retry(
     def log_retry(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("attempt %d/%d failed (%s); retrying in %.2fs", state.attempt_number, attempts, exc, wait)
+        log.warning(
+            "attempt %d/%d failed (%s); retrying in %.2fs",
+            state.attempt_number,
+            attempts,
+            exc,
+            wait,
+        )
 
     options: dict[str, Any] = {
         "stop": tenacity.stop_after_attempt(attempts),
@@ -160,7 +166,9 @@ async def download(
                 async for chunk in response.aiter_bytes(chunk_size):
                     received += len(chunk)
                     if received > max_bytes:
-                        raise DownloadTooLarge(plugin, f"{url} exceeded the limit of {max_bytes} bytes")
+                        raise DownloadTooLarge(
+                            plugin, f"{url} exceeded the limit of {max_bytes} bytes"
+                        )
                     await out.write(chunk)
                 await out.flush()
                 await trio.to_thread.run_sync(os.fsync, out.fileno())

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
+import trio.lowlevel
 from trio.testing import MockClock
 
 from ._api import lifecycle_methods
@@ -329,7 +330,9 @@ class PluginRunner:
 
     # ---- calls --------------------------------------------------------------------------------
 
-    async def _invoke(self, func: Callable[..., Any], runs_on: RunsOn, kwargs: Mapping[str, Any]) -> Any:
+    async def _invoke(
+        self, func: Callable[..., Any], runs_on: RunsOn, kwargs: Mapping[str, Any]
+    ) -> Any:
         if runs_on is RunsOn.TRIO:
             return await func(**kwargs)
         if runs_on is RunsOn.THREAD:
@@ -410,7 +413,7 @@ async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any
 
     async def keep_busy() -> None:
         while not finished:
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(keep_busy)
@@ -443,4 +446,3 @@ def _first_fault(group: BaseExceptionGroup[BaseException]) -> BaseException:
             return _first_fault(exc)
         return exc
     return group
-

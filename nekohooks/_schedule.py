@@ -25,7 +25,16 @@ import attrs
 import trio
 from croniter import croniter
 
-__all__ = ["Cron", "Every", "JobState", "Schedule", "daily", "describe", "next_fire", "run_schedule"]
+__all__ = [
+    "Cron",
+    "Every",
+    "JobState",
+    "Schedule",
+    "daily",
+    "describe",
+    "next_fire",
+    "run_schedule",
+]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -95,7 +104,11 @@ def next_fire(schedule: Schedule, *, after: float) -> float:
     if isinstance(schedule, Every):
         return after + schedule.seconds
     zone = ZoneInfo(schedule.tz) if schedule.tz else None
-    start = datetime.fromtimestamp(after, tz=zone) if zone else datetime.fromtimestamp(after).astimezone()
+    start = (
+        datetime.fromtimestamp(after, tz=zone)
+        if zone
+        else datetime.fromtimestamp(after).astimezone()
+    )
     fire: float = croniter(schedule.expr, start).get_next(float)
     return fire
 
@@ -121,7 +134,7 @@ async def run_schedule(
     run_once: Callable[[], Awaitable[object]],
     *,
     state: JobState,
-    timeout: float | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - a per-run limit, not for this call
     wall_clock: Callable[[], float] = time.time,
     on_error: Callable[[BaseException], None] | None = None,
     rng: random.Random | None = None,
@@ -181,7 +194,10 @@ async def run_schedule(
         else:
             last_fired: float | None = None
             while True:
-                fire = next_fire(schedule, after=wall_clock() if last_fired is None else max(wall_clock(), last_fired))
+                fire = next_fire(
+                    schedule,
+                    after=wall_clock() if last_fired is None else max(wall_clock(), last_fired),
+                )
                 jitter = rng.uniform(0, schedule.jitter) if schedule.jitter else 0.0
                 while True:
                     remaining = fire + jitter - wall_clock()

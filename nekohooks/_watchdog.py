@@ -9,6 +9,7 @@ it once for that turn. The host keeps running either way: this only tells who is
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -59,10 +60,8 @@ class LoopWatchdog(trio.abc.Instrument):
     def stop(self) -> None:
         """Remove the instrument and stop the thread (returns within one check interval)."""
         self._stop.set()
-        try:
+        with contextlib.suppress(KeyError):
             trio.lowlevel.remove_instrument(self)
-        except KeyError:
-            pass
         if self._thread is not None:
             self._thread.join(timeout=self.threshold)
 

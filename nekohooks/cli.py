@@ -58,7 +58,9 @@ def _listing(host: Host) -> list[dict[str, Any]]:
 @click.version_option(__version__, prog_name="nekohooks")
 def main() -> None:
     """nekohooks: run and inspect plugins installed as packages."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command("list")
@@ -80,8 +82,12 @@ def list_plugins(as_json: bool, strict: bool) -> None:
         for row in rows:
             dist = f"{row['distribution'] or '-'} {row['version'] or ''}".strip()
             table.add_row(
-                row["name"], dist, row["status"], ", ".join(row["entries"]),
-                ", ".join(f"{k}: {v}" for k, v in row["schedules"].items()), row["error"] or "",
+                row["name"],
+                dist,
+                row["status"],
+                ", ".join(row["entries"]),
+                ", ".join(f"{k}: {v}" for k, v in row["schedules"].items()),
+                row["error"] or "",
             )
         console.print(table)
     if strict and any(r["status"] in ("failed", "failed-to-load") for r in rows):

@@ -103,7 +103,7 @@ def neko_entry_call(call: EntryCall) -> Callable[[], Awaitable[Any]]:  # type: i
 
 
 @hookspec(firstresult=True)
-def neko_deliver_message(  # type: ignore[empty-body]
+def neko_deliver_message(
     plugin: str, target: str, message: Any
 ) -> Awaitable[bool | None] | bool | None:
     """Deliver ``message`` from ``plugin`` to ``target`` (a user, a chat, a channel id).

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ def config(tmp_path: Path) -> HostConfig:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    hits: dict[str, int] = {}
+    hits: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args: object) -> None:
         pass
@@ -27,7 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.hits[self.path] = self.hits.get(self.path, 0) + 1
         if self.path.startswith("/flaky/"):
-            _, _, key, n = self.path.split("/")
+            _, _, _key, n = self.path.split("/")
             if self.hits[self.path] <= int(n):
                 return self._send(503, b"try again", "text/plain")
             return self._send(200, json.dumps({"attempt": self.hits[self.path]}).encode())

@@ -40,7 +40,7 @@ def build_wheel(
     """Write ``<dist>-<version>-py3-none-any.whl`` with ``files`` and the given entry points."""
     norm = dist.replace("-", "_")
     info = f"{norm}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}"]
     metadata += [f"Requires-Dist: {r}" for r in requires]
     contents: dict[str, bytes] = {
         path: textwrap.dedent(source).encode() for path, source in files.items()

@@ -157,7 +157,9 @@ def failure(result: dict, name: str) -> dict:  # type: ignore[type-arg]
     return found[0]  # type: ignore[no-any-return]
 
 
-def test_good_plugins_load_and_broken_ones_are_reported(plugin_venv: TempVenv, tmp_path: Path) -> None:
+def test_good_plugins_load_and_broken_ones_are_reported(
+    plugin_venv: TempVenv, tmp_path: Path
+) -> None:
     result = discover(plugin_venv, tmp_path)
     assert result["loaded"] == ["calcc", "calcm", "sidefx"]
     assert failure(result, "broken")["phase"] == "import"
@@ -214,7 +216,9 @@ def test_both_styles_produce_the_same_entries(plugin_venv: TempVenv, tmp_path: P
 def test_uninstall_removes_the_plugin(tmp_path: Path) -> None:
     env = TempVenv(tmp_path / "venv")
     wheel = build_wheel(
-        tmp_path / "w", "neko-calc-class", {"calc_class.py": CLASS_STYLE},
+        tmp_path / "w",
+        "neko-calc-class",
+        {"calc_class.py": CLASS_STYLE},
         entry_points={"calcc": "calc_class:Calc"},
     )
     env.install(wheel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -64,7 +65,7 @@ async def test_24h_of_a_60s_job_fires_exactly_1440_times(config, autojump_clock)
     assert status.job_runs == {"tick": 1440}
     assert status.job_skipped == {"tick": 0}
     # absolute deadlines: the 2 s the job takes never shifts the grid
-    assert [b - a for a, b in zip(ticks, ticks[1:], strict=False)] == [60] * 1439
+    assert [b - a for a, b in itertools.pairwise(ticks)] == [60] * 1439
 
 
 async def test_calls_validate_time_out_and_fail_without_killing_the_plugin(
@@ -123,13 +124,17 @@ class Steady(NekoPluginBase):
         return "pong"
 
 
-async def test_crash_loop_backs_off_then_gives_up_while_neighbours_serve(autojump_clock, tmp_path) -> None:
+async def test_crash_loop_backs_off_then_gives_up_while_neighbours_serve(
+    autojump_clock, tmp_path
+) -> None:
     config = HostConfig(
         home=tmp_path,
         restart=RestartPolicy(max_restarts=3, window=3600, initial_backoff=1, jitter=0),
     )
     Crashy.starts = 0
-    async with open_host(config, plugins={"crashy": Crashy, "steady": Steady}, watchdog=False) as host:
+    async with open_host(
+        config, plugins={"crashy": Crashy, "steady": Steady}, watchdog=False
+    ) as host:
         times = []
         while host.status("crashy").state is not PluginState.FAILED:
             assert await host.call("steady.ping") == "pong"
@@ -220,7 +225,7 @@ def test_daily_nine_oclock_across_dst(tmp_path) -> None:
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert [f.day for f in fired] == [24, 25, 26, 27, 28]
     assert all((f.hour, f.minute) == (9, 0) for f in fired)
-    gaps = [(b.timestamp() - a.timestamp()) / 3600 for a, b in zip(fired, fired[1:], strict=False)]
+    gaps = [(b.timestamp() - a.timestamp()) / 3600 for a, b in itertools.pairwise(fired)]
     assert gaps == [25, 24, 24, 24]  # the clocks went back on the 25th
     assert sent == [("rem", "user", "good morning")] * 5
 
@@ -289,4 +294,3 @@ def test_blocking_plugin_is_named_by_the_watchdog(tmp_path) -> None:
             assert host.status("other").loop_blocks == 0
 
     trio.run(main)
-

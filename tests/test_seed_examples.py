@@ -17,9 +17,8 @@ from nekohooks import NekoPluginBase, neko_plugin, open_host, plugin_entry
 class AsyncPlugin(NekoPluginBase):
     @plugin_entry(id="async_task")
     async def async_task(self, url: str, **_):
-        async with aiohttp.ClientSession() as session:
-            async with session.get(url) as response:
-                return {"data": await response.json()}
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return {"data": await response.json()}
 
 
 @neko_plugin
@@ -89,10 +88,7 @@ class PersistentPlugin(NekoPluginBase):
     @plugin_entry(id="save")
     def save(self, key: str, value: str, **_):
         conn = sqlite3.connect(self.db_path)
-        conn.execute(
-            "INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)",
-            (key, value)
-        )
+        conn.execute("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", (key, value))
         conn.commit()
         conn.close()
         return {"saved": True}
