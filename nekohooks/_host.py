@@ -369,7 +369,7 @@ async def open_host(
         raise body_error
 
 
-async def serve(host: Host, *, on_signal: Callable[[int], None] | None = None) -> int:
+async def serve(host: Host, *, on_ready: Callable[[], None] | None = None) -> int:
     """Run until SIGINT or SIGTERM; return the signal number. A second signal exits at once.
 
     The first signal returns so the caller's ``open_host`` block shuts down gracefully; the
@@ -377,9 +377,9 @@ async def serve(host: Host, *, on_signal: Callable[[int], None] | None = None) -
     with ``os._exit(130)``.
     """
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        if on_ready is not None:
+            on_ready()  # signals are handled from here on
         async for signum in signals:
-            if on_signal is not None:
-                on_signal(signum)
             trio.lowlevel.spawn_system_task(_exit_on_second_signal)
             return int(signum)
     raise AssertionError("unreachable: the signal stream does not end")

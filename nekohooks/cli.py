@@ -147,9 +147,16 @@ def run() -> None:
 
     async def main_loop() -> None:
         async with open_host(config) as host:
-            for row in _listing(host):
-                logging.getLogger("neko").info("%s: %s", row["name"], row["status"])
-            signum = await serve(host)
+
+            def report() -> None:
+                for row in _listing(host):
+                    logging.getLogger("neko").info("%s: %s", row["name"], row["status"])
+
+            signum = await serve(host, on_ready=report)
             logging.getLogger("neko").info("signal %d: shutting down", signum)
 
     trio.run(main_loop)
+
+
+if __name__ == "__main__":
+    main()

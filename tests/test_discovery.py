@@ -107,12 +107,15 @@ PLUGINS: list[tuple[str, dict[str, str], dict[str, str], tuple[str, ...]]] = [
 
 DISCOVER = """
 import json
+import sysconfig
 import nekohooks
 from nekohooks._discovery import PluginFilter, load_plugins, scan
 from nekohooks._registry import Registry
 
 registry = Registry()
-candidates = scan()
+# Only what this venv itself installed: its .pth also exposes the outer env's packages.
+site = sysconfig.get_path("purelib")
+candidates = [c for c in scan() if str(c.entry_point.dist.locate_file("")).startswith(site)]
 load_plugins(registry, candidates, plugin_filter=PluginFilter.from_env(), version=nekohooks.__version__)
 print(json.dumps({
     "scanned": [c.name for c in candidates],
