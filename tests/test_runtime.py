@@ -294,3 +294,46 @@ def test_blocking_plugin_is_named_by_the_watchdog(tmp_path) -> None:
             assert host.status("other").loop_blocks == 0
 
     trio.run(main)
+
+
+async def test_named_tasks_replace_cancel_and_every(config, autojump_clock) -> None:
+    beats: list[float] = []
+
+    class Manager(NekoPluginBase):
+        async def startup(self):
+            self.ctx.tasks.start("health_check", trio.sleep_forever)
+            self.ctx.tasks.start("health_check", trio.sleep_forever)  # replaces the first
+
+            async def beat():
+                beats.append(trio.current_time())
+                raise RuntimeError("logged, not fatal")
+
+            self.ctx.tasks.every("beat", 300, beat)
+
+    async with open_host(config, plugins={"tm": Manager}, watchdog=False) as host:
+        ctx = host.runners["tm"].ctx
+        assert ctx.tasks.names() == ["beat", "health_check"]
+        await trio.sleep(3 * 300 + 1)
+        assert len(beats) == 3 and host.status("tm").state is PluginState.RUNNING
+        assert ctx.tasks.cancel("health_check") is True
+        await trio.sleep(0)
+        assert ctx.tasks.names() == ["beat"]
+        assert ctx.tasks.cancel("health_check") is False
+
+
+async def test_stream_yields_items_of_generator_entries(config, autojump_clock) -> None:
+    class Gen(NekoPluginBase):
+        @plugin_entry(id="count")
+        async def count(self, n: int):
+            for i in range(n):
+                await trio.sleep(1)
+                yield i
+
+        @plugin_entry(id="sync_count")
+        def sync_count(self, n: int):
+            yield from range(n)
+
+    async with open_host(config, plugins={"g": Gen}, watchdog=False) as host:
+        assert [i async for i in host.stream("g.count", n=3)] == [0, 1, 2]
+        assert [i async for i in host.stream("g.sync_count", n=4)] == [0, 1, 2, 3]
+        assert await host.call("g.count", n=2) == [0, 1]
