@@ -316,7 +316,7 @@ async def test_named_tasks_replace_cancel_and_every(config, autojump_clock) -> N
         await trio.sleep(3 * 300 + 1)
         assert len(beats) == 3 and host.status("tm").state is PluginState.RUNNING
         assert ctx.tasks.cancel("health_check") is True
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
         assert ctx.tasks.names() == ["beat"]
         assert ctx.tasks.cancel("health_check") is False
 
