@@ -1,0 +1,45 @@
+"""Signals in a real process: the first SIGINT shuts down gracefully, a second exits at once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+SCRIPT = """
+import sys, trio
+from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, serve
+
+class Stubborn(NekoPluginBase):
+    async def terminate(self):
+        print("terminating", flush=True)
+        await trio.sleep_forever()  # hangs well past the signal
+
+async def main():
+    config = HostConfig(home=sys.argv[1], limits=Limits(terminate_grace=60, shutdown_timeout=60))
+    async with open_host(config, plugins={"stubborn": Stubborn}) as host:
+        await serve(host, on_ready=lambda: print("ready", flush=True))
+
+trio.run(main)
+"""
+
+
+def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout.readline().strip() == "terminating"  # graceful shutdown began
+    time.sleep(0.2)
+    assert proc.poll() is None  # still waiting on the hung terminate (grace is 60 s)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 130
+    assert time.monotonic() - started < 5
