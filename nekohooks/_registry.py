@@ -26,7 +26,7 @@ from ._api import (
     plugin_description,
 )
 from ._errors import PluginLoadError
-from ._model import EntrySpec, JobSpec, LoadFailure, PluginInfo
+from ._model import EntrySpec, LoadFailure, PluginInfo
 
 __all__ = ["LoadedPlugin", "Registry", "valid_plugin_name"]
 
@@ -158,10 +158,6 @@ class Registry:
         for name, plugin in self.plugins.items():
             for spec in plugin.info.entries:
                 yield name, spec
-
-    def jobs(self, name: str) -> tuple[JobSpec, ...]:
-        """The periodic jobs of plugin ``name``."""
-        return self.plugins[name].info.jobs
 
 
 def _spec_names() -> list[str]:
