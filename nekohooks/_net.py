@@ -90,7 +90,7 @@ def retry(
 
     options: dict[str, Any] = {
         "stop": tenacity.stop_after_attempt(attempts),
-        "wait": tenacity.wait_exponential_jitter(initial=initial, max=maximum, jitter=jitter),
+        "wait": tenacity.wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter),
         "retry": tenacity.retry_if_exception(when),
         "reraise": True,
         "before_sleep": log_retry,

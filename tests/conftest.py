@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +21,7 @@ def config(tmp_path: Path) -> HostConfig:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
     hits: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args: object) -> None:
@@ -32,6 +34,23 @@ class _Handler(BaseHTTPRequestHandler):
             if self.hits[self.path] <= int(n):
                 return self._send(503, b"try again", "text/plain")
             return self._send(200, json.dumps({"attempt": self.hits[self.path]}).encode())
+        if self.path.startswith("/slow/"):
+            time.sleep(float(self.path.rsplit("/", 1)[1]))
+            return self._send(200, b'{"slow": true}')
+        if self.path.startswith("/bytes/"):
+            return self._send(
+                200, b"x" * int(self.path.rsplit("/", 1)[1]), "application/octet-stream"
+            )
+        if self.path.startswith("/chunked/"):
+            n = int(self.path.rsplit("/", 1)[1])
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, n, 1000):
+                piece = b"y" * min(1000, n - start)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+            return None
         if self.path.startswith("/status/"):
             return self._send(int(self.path.rsplit("/", 1)[1]), b"status", "text/plain")
         self._send(200, json.dumps({"hello": "neko", "path": self.path}).encode())
