@@ -129,6 +129,53 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
 
 
 @main.command()
+@click.argument("plugin")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(plugin: str, as_json: bool) -> None:
+    """One plugin in detail, with each entry's parameters."""
+    config = _load_config()
+
+    async def run() -> dict[str, Any]:
+        async with open_host(config) as host:
+            row = next((r for r in _listing(host) if r["name"] == plugin), None)
+            if row is None:
+                raise click.ClickException(f"no plugin {plugin!r}; see `neko list`")
+            details = host.plugins.get(plugin)
+            row["description"] = details.description if details else ""
+            row["entries"] = [
+                {
+                    "id": e.id,
+                    "description": e.description,
+                    "kind": e.kind.value,
+                    "runs_on": e.runs_on.value,
+                    "timeout": e.timeout,
+                    "parameters": dict(e.input_schema),
+                }
+                for e in (details.entries if details else ())
+            ]
+            return row
+
+    row = trio.run(run)
+    if as_json:
+        click.echo(json.dumps(row, indent=2))
+        return
+    console.print(f"[bold]{row['name']}[/] {row['distribution'] or ''} {row['version'] or ''}")
+    console.print(f"status: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
+    if row["description"]:
+        console.print(row["description"])
+    for entry in row["entries"]:
+        params = entry["parameters"].get("properties", {})
+        required = set(entry["parameters"].get("required", []))
+        args = ", ".join(
+            f"{name}{'' if name in required else '?'}: {spec.get('type', 'any')}"
+            for name, spec in params.items()
+        )
+        console.print(f"  {row['name']}.{entry['id']}({args}) [dim]{entry['description']}[/]")
+    for job, schedule in row["schedules"].items():
+        console.print(f"  job {job}: {schedule}")
+
+
+@main.command()
 def schema() -> None:
     """All entries as an OpenAI-style tool list (JSON)."""
     config = _load_config()

@@ -67,3 +67,16 @@ def test_run_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert time.monotonic() - started < 10
+
+
+def test_info_shows_each_entrys_parameters(tmp_path: Path) -> None:
+    proc = neko(tmp_path, "info", "hello", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    greet = row["entries"][0]
+    assert greet["id"] == "greet" and greet["kind"] == "sync" and greet["runs_on"] == "thread"
+    assert greet["parameters"]["properties"]["name"]["type"] == "string"
+    text = neko(tmp_path, "info", "hello").stdout
+    assert "hello.greet(name?: string)" in text
+    missing = neko(tmp_path, "info", "nope")
+    assert missing.returncode == 1 and "no plugin 'nope'" in missing.stderr
