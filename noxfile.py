@@ -3,7 +3,7 @@
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
-INSTALL = ["-e", ".[dev]", "./example_plugins/neko-hello"]
+INSTALL = ["-e", ".[dev]", *map(str, __import__("pathlib").Path("example_plugins").glob("*/"))]
 
 
 @nox.session
