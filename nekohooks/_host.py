@@ -277,12 +277,12 @@ def _code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], 
     """Map code objects of plugin functions to their plugin, for the watchdog's blame."""
     owners: dict[types.CodeType, str] = {}
     for plugin in plugins:
-        source: Any = plugin.plugin_class or plugin.obj
-        namespace = vars(source) if hasattr(source, "__dict__") else {}
+        namespace: dict[str, Any] = {}
         if plugin.plugin_class is not None:
-            namespace = {}
             for klass in reversed(plugin.plugin_class.__mro__[:-1]):
                 namespace.update(vars(klass))
+        elif hasattr(plugin.obj, "__dict__"):
+            namespace.update(vars(plugin.obj))
         for value in namespace.values():
             func = inspect.unwrap(value) if callable(value) else None
             code = getattr(func, "__code__", None)

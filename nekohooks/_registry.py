@@ -113,9 +113,10 @@ class Registry:
         except Exception as exc:
             self.pm.unregister(name=name)
             raise fail("validate", f"{type(exc).__name__}: {exc}") from exc
-        module = obj.__name__ if isinstance(obj, types.ModuleType) else type(obj).__module__
-        if isinstance(obj, type):
-            module = obj.__module__
+        if isinstance(obj, types.ModuleType):
+            module = obj.__name__
+        else:
+            module = (obj if isinstance(obj, type) else type(obj)).__module__
         info = PluginInfo(
             name=name,
             value=value,
