@@ -23,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import outcome
 import trio
 import trio.lowlevel
 from trio.testing import MockClock
@@ -418,9 +419,15 @@ async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any
     async with trio.open_nursery() as nursery:
         nursery.start_soon(keep_busy)
         try:
-            return await trio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+            # Captured, so the thread's exception is not wrapped in the nursery's group.
+            result: outcome.Outcome[Any] = await outcome.acapture(
+                functools.partial(
+                    trio.to_thread.run_sync, fn, abandon_on_cancel=True, limiter=limiter
+                )
+            )
         finally:
             finished = True
+    return result.unwrap()
 
 
 def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
