@@ -61,7 +61,9 @@ class PluginTasks:
         """Run ``await fn()`` every ``seconds`` on absolute deadlines as task ``name``.
 
         Replaces a task of the same name. Errors are logged and counted; the task goes on.
+        Raises ``ValueError`` at once if ``seconds`` is not a positive number.
         """
+        schedule = Every(seconds)
         state = JobState()
         self.job_states[name] = state
 
@@ -69,7 +71,7 @@ class PluginTasks:
             self._logger.error("task %r failed: %s", name, exc, exc_info=exc)
 
         async def job() -> None:
-            await run_schedule(Every(seconds), fn, state=state, on_error=log_error)
+            await run_schedule(schedule, fn, state=state, on_error=log_error)
 
         self.start(name, job)
 

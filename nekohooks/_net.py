@@ -173,7 +173,7 @@ async def download(
                 await out.flush()
                 await trio.to_thread.run_sync(os.fsync, out.fileno())
         await tmp.replace(target)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
         await _remove(tmp)
         raise DownloadError(plugin, f"GET {url}: {type(exc).__name__}: {exc}") from exc
     except BaseException:
