@@ -17,9 +17,14 @@ import trio
 
 from nekohooks import NekoError, NekoPluginBase, neko_plugin, plugin_entry, retry
 
+#: What a request can raise: httpx's errors, and ``InvalidURL``, which is not one of them.
+NETWORK_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
+
 
 def _describe(exc: Exception) -> str:
     """The seed's error mapping (``safe_network_operation``), as text for the user."""
+    if isinstance(exc, httpx.InvalidURL):
+        return f"invalid URL: {exc}"
     if isinstance(exc, httpx.TimeoutException):
         return "request timed out"
     if isinstance(exc, httpx.HTTPStatusError):
@@ -39,7 +44,7 @@ class NetKit(NekoPluginBase):
     async def fetch(self, url: str, **_: Any) -> str:
         try:
             response = await self.ctx.http.get(url, timeout=10)
-        except httpx.HTTPError as exc:
+        except NETWORK_ERRORS as exc:
             return _describe(exc)
         if response.status_code != 200:
             return f"request failed: HTTP {response.status_code}"
@@ -56,7 +61,7 @@ class NetKit(NekoPluginBase):
             return "invalid data: please provide valid JSON"
         try:
             response = await self.ctx.http.post(url, json=payload, timeout=10)
-        except httpx.HTTPError as exc:
+        except NETWORK_ERRORS as exc:
             return f"request failed: {_describe(exc)}"
         return f"POST response: {response.text[:500]}"
 
@@ -66,7 +71,7 @@ class NetKit(NekoPluginBase):
             response = await self.ctx.http.get(url, timeout=10)
         except httpx.TimeoutException:
             return "request timed out"
-        except httpx.RequestError as exc:
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
             return f"request error: {exc}"
         if response.status_code == 200:
             return f"response: {response.text[:500]}"
@@ -83,7 +88,7 @@ class NetKit(NekoPluginBase):
     async def retry_fetch(self, url: str, **_: Any) -> str:
         try:
             data = await self.request_with_retry(url)
-        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+        except (*NETWORK_ERRORS, json.JSONDecodeError) as exc:
             return f"request failed: {_describe(exc)}"
         return f"data: {json.dumps(data, indent=2, ensure_ascii=False)[:500]}"
 
@@ -96,7 +101,7 @@ class NetKit(NekoPluginBase):
                 response = await self.ctx.http.get(url)
                 response.raise_for_status()
                 response.json()
-            except (httpx.HTTPError, json.JSONDecodeError) as exc:
+            except (*NETWORK_ERRORS, json.JSONDecodeError) as exc:
                 failures[url] = _describe(exc)
                 self.ctx.logger.error("URL %s failed: %s", url, exc)
 

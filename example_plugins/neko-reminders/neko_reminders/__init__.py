@@ -70,7 +70,18 @@ class Reminders(NekoPluginBase):
     async def health_check(self) -> None:
         self.health_checks += 1
 
-    @plugin_entry(id="add_task", description="Run the health check every N seconds (replaces)")
+    @plugin_entry(
+        id="add_task",
+        description="Run the health check every N seconds (replaces a task of that name)",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                "interval": {"type": "integer", "minimum": 1, "maximum": 86400},
+            },
+            "additionalProperties": False,
+        },
+    )
     async def add_task(self, name: str = "health_check", interval: int = 300) -> list[str]:
         self.ctx.tasks.every(name, interval, self.health_check)
         return self.ctx.tasks.names()
