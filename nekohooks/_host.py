@@ -12,6 +12,7 @@ look up → check the plugin runs → validate → (wrappers) → the runner's g
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 import os
@@ -36,6 +37,7 @@ from ._model import (
     EntrySpec,
     JobSpec,
     LoadFailure,
+    LoopBlock,
     PluginInfo,
     PluginState,
     PluginStatus,
@@ -118,6 +120,8 @@ class Host:
             for impl in registry.pm.hook.neko_entry_call.get_hookimpls()
         )
         self._code_owner = _code_owners(registry.plugins.values())
+        self.loop_blocks: collections.deque[LoopBlock] = collections.deque(maxlen=100)
+        """The latest reports of the loop watchdog (at most 100), oldest first."""
 
     # ---- what is here ---------------------------------------------------------------------
 
@@ -239,6 +243,7 @@ class Host:
         )
 
     def _report_block(self, plugin: str | None, seconds: float, where: str) -> None:
+        self.loop_blocks.append(LoopBlock(plugin, seconds, where))
         runner = self.runners.get(plugin) if plugin else None
         if runner is not None:
             runner.loop_blocks += 1

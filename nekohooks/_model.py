@@ -17,6 +17,7 @@ __all__ = [
     "EntrySpec",
     "JobSpec",
     "LoadFailure",
+    "LoopBlock",
     "PluginInfo",
     "PluginState",
     "PluginStatus",
@@ -143,6 +144,16 @@ class PluginStatus:
     job_failures: Mapping[str, int] = attrs.field(factory=dict)
     job_skipped: Mapping[str, int] = attrs.field(factory=dict)
     loop_blocks: int = 0
+
+
+@attrs.frozen
+class LoopBlock:
+    """The loop watchdog saw ``plugin`` (``None``: no plugin on the stack) hold the trio loop
+    for ``seconds`` at ``where`` (``file:line in function``)."""
+
+    plugin: str | None
+    seconds: float
+    where: str
 
 
 @attrs.frozen
