@@ -1,37 +1,251 @@
-"""The contract kit passes good plugins and catches broken ones, with a clear message."""
+"""The contract kit passes good plugins and catches each kind of broken one, with a clear message.
+
+Every broken plugin below breaks exactly one promise; the kit must fail on it and say which
+plugin, which entry or job, and (for entries) hypothesis's minimal failing example.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
+
 import pytest
-from neko_hello import HelloPlugin
-from neko_reminders import Reminders
+import trio
+from plugin_factory import TempVenv, build_wheel
 
-from nekohooks import NekoPluginBase, plugin_entry
-from nekohooks.testing import ContractViolation, check_entries
+from nekohooks import NekoPluginBase, hookimpl, lifecycle, periodic, plugin_entry
+from nekohooks.testing import ContractViolation, check_plugin, open_harness
+
+EXAMPLES = ["hello", "netkit", "reminders"]
 
 
-@pytest.mark.parametrize("name, plugin", [("hello", HelloPlugin), ("reminders", Reminders)])
-def test_example_plugins_keep_the_contract(name, plugin, tmp_path) -> None:
-    check_entries(name, plugin, max_examples=15, home=tmp_path)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_plugin_keeps_the_contract(name: str, tmp_path) -> None:
+    report = check_plugin(name, max_examples=20, home=tmp_path)
+    assert report.ok
+    assert report.entries  # it really found and called them
+    assert report.examples >= 20
+
+
+def broken(plugin: object, **kwargs) -> str:
+    with pytest.raises(ContractViolation) as caught:
+        check_plugin(plugin, name="broken", max_examples=15, **kwargs)
+    message = str(caught.value)
+    assert "plugin 'broken' broke the nekohooks contract" in message
+    return message
 
 
 class RaisesBare(NekoPluginBase):
     @plugin_entry(id="divide")
-    def divide(self, a: int, b: int):
-        return a / b  # ZeroDivisionError for b=0 becomes EntryFailed: allowed
+    async def divide(self, a: int, b: int) -> float:
+        return a / b
+
+
+def test_a_bare_exception_is_caught_with_the_minimal_example() -> None:
+    message = broken(RaisesBare)
+    assert "broken.divide(**{'a': 0, 'b': 0}) raised ZeroDivisionError: division by zero" in message
 
 
 class ReturnsNonJson(NekoPluginBase):
     @plugin_entry(id="obj")
-    async def obj(self, n: int):
+    async def obj(self, n: int) -> object:
         return object() if n > 3 else n
 
 
-def test_typed_errors_are_within_the_contract(tmp_path) -> None:
-    check_entries("div", RaisesBare, max_examples=15, home=tmp_path)
+def test_a_non_json_result_is_caught_with_the_minimal_example() -> None:
+    message = broken(ReturnsNonJson)
+    assert "broken.obj(**{'n': 4}) returned a value that is not JSON-serialisable" in message
 
 
-def test_non_json_result_is_caught_with_a_minimal_example(tmp_path) -> None:
-    with pytest.raises(ContractViolation, match=r"nj\.obj returned a value that is not JSON") as v:
-        check_entries("nj", ReturnsNonJson, max_examples=50, home=tmp_path)
-    assert "{'n': 4}" in str(v.value)  # hypothesis shrank it to the smallest failing n
+class LeaksTask(NekoPluginBase):
+    @lifecycle(id="startup")
+    async def startup(self) -> None:
+        async def forever() -> None:
+            await trio.sleep_forever()
+
+        # Outside the plugin's nursery: nothing the host owns, so nothing cancels it at stop.
+        trio.lowlevel.spawn_system_task(forever, name="LeaksTask.forever")
+
+    @plugin_entry(id="ping")
+    async def ping(self) -> str:
+        return "pong"
+
+
+def test_a_leaked_task_is_caught() -> None:
+    message = broken(LeaksTask)
+    assert "left trio tasks running after it stopped" in message
+    assert "LeaksTask.forever" in message
+
+
+_leaked_stop = threading.Event()
+
+
+class LeaksThread(NekoPluginBase):
+    @lifecycle(id="startup")
+    def startup(self) -> None:
+        threading.Thread(target=_leaked_stop.wait, name="LeaksThread.poller", daemon=True).start()
+
+    @plugin_entry(id="ping")
+    def ping(self) -> str:
+        return "pong"
+
+
+def test_a_leaked_thread_is_caught() -> None:
+    try:
+        message = broken(LeaksThread)
+    finally:
+        _leaked_stop.set()
+    assert "left threads running after it stopped" in message
+    assert "LeaksThread.poller" in message
+
+
+class BlocksLoop(NekoPluginBase):
+    @plugin_entry(id="slow")
+    async def slow(self) -> str:
+        time.sleep(0.5)  # a synchronous call in async code holds the whole loop
+        return "done"
+
+
+def test_blocking_the_loop_is_caught_and_located() -> None:
+    message = broken(BlocksLoop, block_threshold=0.2)
+    assert "blocked the trio loop for" in message
+    assert "in BlocksLoop.slow" in message
+
+
+class Overlaps(NekoPluginBase):
+    @periodic(every=10, id="sync_inbox")
+    async def sync_inbox(self) -> None:
+        await trio.sleep(25)  # each run outlasts the next two ticks
+
+
+def test_a_job_overlapping_its_own_runs_is_caught() -> None:
+    message = broken(Overlaps, days=0.01)
+    assert "periodic job broken.sync_inbox overlaps itself" in message
+    assert "ticks were skipped" in message
+
+
+class FailingJob(NekoPluginBase):
+    @periodic(every=60, id="report")
+    def report(self) -> None:
+        raise RuntimeError("mail server said no")
+
+
+def test_a_failing_job_is_caught() -> None:
+    message = broken(FailingJob, days=0.1)
+    assert "periodic job broken.report failed 144 of 144 runs" in message  # 0.1 days / 60s
+    assert "RuntimeError: mail server said no" in message
+
+
+class IgnoresCancel(NekoPluginBase):
+    @plugin_entry(id="ping")
+    async def ping(self) -> str:
+        return "pong"
+
+    @lifecycle(id="shutdown")
+    async def shutdown(self) -> None:
+        while True:
+            try:
+                await trio.sleep(1)
+            except trio.Cancelled:
+                continue  # swallowing Cancelled: the host can never stop this
+
+
+def test_ignoring_cancellation_in_terminate_is_caught_and_interrupted() -> None:
+    message = broken(IgnoresCancel, stall_timeout=2)
+    assert "did not finish within 2s of real time" in message
+    assert "in IgnoresCancel.shutdown" in message
+    assert "ignore cancellation" in message
+    running = [t.name for t in threading.enumerate()]
+    assert "neko-contract-run" not in running  # the kit stopped the stuck run: nothing spins on
+
+
+@plugin_entry(id="echo", input_schema={"type": "object", "additionalProperties": False})
+def echo(**kwargs: object) -> object:
+    return kwargs
+
+
+class AcceptsAnything:
+    """A raw-hookimpl plugin whose code takes anything; its schema takes nothing."""
+
+    @hookimpl
+    def neko_entries(self) -> list[object]:
+        return [echo]
+
+
+def test_invalid_arguments_never_reach_the_plugin() -> None:
+    report = check_plugin(AcceptsAnything(), name="echoer", max_examples=20)
+    assert report.ok
+
+
+def test_a_startup_crash_is_reported_as_such() -> None:
+    class CrashesAtStart(NekoPluginBase):
+        @lifecycle(id="startup")
+        async def startup(self) -> None:
+            raise OSError("no such device")
+
+    message = broken(CrashesAtStart)
+    assert "did not start: startup failed: OSError: no such device" in message
+
+
+def test_an_unknown_plugin_name_is_reported(tmp_path) -> None:
+    report = check_plugin("no-such-plugin", home=tmp_path, raise_on_violation=False)
+    assert report.violations == (
+        "no plugin named 'no-such-plugin' is installed (entry point group neko.plugins)",
+    )
+
+
+async def test_the_harness_runs_three_days_in_no_time(autojump_clock) -> None:
+    async with open_harness("reminders") as harness:
+        started = time.monotonic()
+        await harness.advance(3 * 86400 + 1)
+        jobs = harness.jobs()
+        assert jobs["background_task"].runs == 3 * 86400 // 300
+        assert jobs["send_daily_reminder"].runs == 3  # 09:00 on each of the three days
+        assert harness.status().state.value == "running"
+        assert time.monotonic() - started < 30
+        assert any("background task ran" in r.getMessage() for r in harness.records)
+
+
+SLOPPY = """
+from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
+
+@neko_plugin
+class Sloppy(NekoPluginBase):
+    @plugin_entry(id="first")
+    async def first(self, items: list[str]) -> str:
+        return items[0]
+"""
+
+
+def test_pytest_option_checks_installed_plugins(tmp_path) -> None:
+    env = TempVenv(tmp_path / "venv")
+    wheel = build_wheel(
+        tmp_path,
+        "neko-plugin-sloppy",
+        {"sloppy.py": SLOPPY},
+        entry_points={"sloppy": "sloppy:Sloppy"},
+        requires=("nekohooks",),
+    )
+    env.install(wheel)
+    (tmp_path / "empty").mkdir()
+    command = [
+        str(env.python),
+        "-m",
+        "pytest",
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        "--neko-examples=10",
+    ]
+    proc = subprocess.run(
+        [*command, "--neko-plugin=hello", "--neko-plugin=sloppy", "empty"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "neko-contract[hello] PASSED" in proc.stdout
+    assert "neko-contract[sloppy] FAILED" in proc.stdout
+    assert "sloppy.first(**{'items': []}) raised IndexError: list index out of range" in proc.stdout

@@ -1,24 +1,28 @@
-"""The contract kit: property-based checks any plugin author can run on their own plugin.
+"""The contract kit: property-based checks any plugin author runs on their own plugin.
 
-``check_entries(name, plugin)`` loads the plugin into a real host on a ``MockClock`` and, with
-hypothesis, checks every entry: arguments generated from its JSON Schema give a JSON result or
-a typed :class:`~nekohooks.NekoError`; generated invalid arguments are refused before the
-plugin's code runs. A violation raises :class:`ContractViolation` naming the plugin, the entry
-and hypothesis's minimal failing example.
+* :func:`check_plugin` runs the whole contract (see :mod:`nekohooks.testing._contract`) on an
+  installed plugin or a plugin object and raises :class:`ContractViolation` listing each
+  violation with hypothesis's minimal example. ``pytest --neko-plugin NAME`` and
+  ``neko check NAME`` run it from the command line.
+* :func:`open_harness` runs one plugin in a real host under trio's ``MockClock``, for an
+  author's own tests: three days of periodic jobs in milliseconds, every message and log record
+  captured.
+* :func:`valid_arguments` / :func:`invalid_arguments` / :func:`from_schema`: the hypothesis
+  strategies the kit draws entry arguments from.
 """
 
-from ._contract import (
-    ContractViolation,
-    check_entries,
-    from_schema,
-    invalid_arguments,
-    valid_arguments,
-)
+from ._contract import ContractReport, ContractViolation, check_plugin
+from ._harness import Message, PluginHarness, open_harness
+from ._strategies import from_schema, invalid_arguments, valid_arguments
 
 __all__ = [
+    "ContractReport",
     "ContractViolation",
-    "check_entries",
+    "Message",
+    "PluginHarness",
+    "check_plugin",
     "from_schema",
     "invalid_arguments",
+    "open_harness",
     "valid_arguments",
 ]

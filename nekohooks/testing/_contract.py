@@ -1,124 +1,295 @@
-"""Contract properties over a plugin's entries, checked with hypothesis."""
+"""The contract: what every plugin must do in a host, checked with hypothesis.
+
+:func:`check_plugin` runs one plugin through these properties and reports every violation with
+the plugin, the entry or job, and hypothesis's minimal failing example:
+
+1. **Entries answer.** Called with arguments drawn from its JSON Schema, an entry returns a
+   JSON-serialisable value, or fails with a nekohooks error it raised on purpose; never an
+   arbitrary exception, never a hang past its timeout.
+2. **Bad arguments never reach the plugin.** Arguments drawn to violate the schema are refused
+   with :class:`~nekohooks.InvalidArguments` before the plugin's code runs.
+3. **Lifecycles leave nothing behind.** Startup, entry calls, clock jumps, stops and restarts in
+   any order: afterwards no trio task, thread, file descriptor, HTTP client or store is left
+   open, stopping twice is harmless, and terminate neither raises nor ignores cancellation.
+4. **Periodic jobs keep time.** Over days of mock time each job fires on its schedule, never
+   overlaps itself (a run longer than its interval) and does not fail.
+5. **The loop is never held.** No plugin code blocks the trio loop longer than a threshold (a
+   synchronous call inside async code).
+
+Every check runs the plugin in a real host on trio's ``MockClock``, in a worker thread watched
+in real time: a plugin that ignores cancellation and would hang the run forever is reported
+(with where it is stuck) and interrupted.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import json
+import math
+import os
+import sys
 import tempfile
-from collections.abc import Mapping
+import threading
+import time
+import types
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import attrs
 import hypothesis
 import hypothesis.strategies as st
-import jsonschema
 import trio
+import trio.lowlevel
 import trio.testing
 
-from .._config import HostConfig
-from .._errors import InvalidArguments, NekoError
-from .._host import open_host
+from .._config import Limits
+from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
+from .._model import EntryKind, EntrySpec, JobSpec, PluginState
+from .._schedule import Cron, Every, next_fire
+from ._harness import PluginHarness, open_harness
+from ._strategies import invalid_arguments, valid_arguments
 
-__all__ = [
-    "ContractViolation",
-    "check_entries",
-    "from_schema",
-    "invalid_arguments",
-    "valid_arguments",
-]
+__all__ = ["ContractReport", "ContractViolation", "check_plugin"]
 
-_WRONG_TYPES: st.SearchStrategy[Any] = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=True),
-    st.text(max_size=20),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-)
+T = TypeVar("T")
+Arguments = dict[str, Any]
+
+#: How long (real seconds) the loop must be idle before the mock clock jumps ahead during an
+#: entry call. Real I/O (trio.Path's worker threads, a DNS lookup, a loopback socket) looks
+#: idle to the clock; this gives it time to finish before a timeout fires.
+IO_GRACE_CALLS = 0.02
+#: The same while days of periodic jobs pass: none, or each of thousands of ticks would wait
+#: for it. A job whose runs wait on real I/O should be listed in ``skip``.
+IO_GRACE_JOBS = 0.0
 
 
 class ContractViolation(AssertionError):
-    """A plugin broke the hook contract; the message names the plugin, entry and example."""
+    """A plugin broke the contract; the message lists each violation with its example."""
+
+    def __init__(self, report: ContractReport) -> None:
+        lines = "\n".join(f"  - {v}" for v in report.violations)
+        super().__init__(
+            f"plugin {report.plugin!r} broke the nekohooks contract "
+            f"({len(report.violations)} violation(s)):\n{lines}"
+        )
+        self.report = report
 
 
-_JSON_SCALARS: st.SearchStrategy[Any] = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
-)
+@attrs.frozen
+class ContractReport:
+    """What :func:`check_plugin` checked, and what it found."""
+
+    plugin: str
+    entries: tuple[str, ...]
+    jobs: tuple[str, ...]
+    examples: int
+    violations: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the plugin kept the whole contract."""
+        return not self.violations
 
 
-def from_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
-    """Values for the JSON Schema subset entries use (types, enum, anyOf, bounds, objects).
+def check_plugin(
+    plugin: str | object,
+    *,
+    name: str | None = None,
+    max_examples: int = 25,
+    days: float = 3.0,
+    block_threshold: float = 0.25,
+    stall_timeout: float = 30.0,
+    arguments: Mapping[str, st.SearchStrategy[Arguments]] | None = None,
+    skip: Collection[str] = (),
+    home: Path | None = None,
+    raise_on_violation: bool = True,
+) -> ContractReport:
+    """Check ``plugin`` against the contract; raise :class:`ContractViolation` if it breaks it.
 
-    Keywords outside that subset are honoured by filtering with the schema's validator.
+    Args:
+      plugin: an installed plugin's entry-point name, or a plugin object (class, module or
+        hookimpl object) registered as ``name``.
+      max_examples: hypothesis examples per entry property (the lifecycle property runs a
+        third as many sequences).
+      days: how much mock time the periodic-job check runs.
+      block_threshold: the longest the plugin may hold the trio loop (real seconds).
+      stall_timeout: real seconds one run may take before it counts as stuck.
+      arguments: a strategy of valid argument dicts per entry id, replacing the one drawn from
+        the schema (e.g. URLs of a local test server).
+      skip: entry ids not to call (their invalid-argument check still runs) and periodic job
+        ids whose timing not to check (e.g. jobs that wait on real network I/O).
+      home: where plugin homes go (default: a fresh temporary folder).
+      raise_on_violation: ``False`` returns the report instead of raising.
+
+    Blocks the calling thread (it runs trio itself); call it from a plain ``def`` test.
     """
-    validator = jsonschema.Draft202012Validator(dict(schema))
-    if "enum" in schema:
-        return st.sampled_from(list(schema["enum"]))
-    if "anyOf" in schema:
-        return st.one_of([from_schema(part) for part in schema["anyOf"]])
-    kind = schema.get("type")
-    strategy: st.SearchStrategy[Any]
-    if kind == "string":
-        strategy = st.text(max_size=50)
-    elif kind == "integer":
-        strategy = st.integers(schema.get("minimum"), schema.get("maximum"))
-    elif kind == "number":
-        strategy = st.floats(
-            schema.get("minimum"), schema.get("maximum"), allow_nan=False, allow_infinity=False
-        )
-    elif kind == "boolean":
-        strategy = st.booleans()
-    elif kind == "null":
-        strategy = st.none()
-    elif kind == "array":
-        strategy = st.lists(from_schema(schema.get("items", {})), max_size=5)
-    elif kind == "object" or "properties" in schema:
-        props = schema.get("properties", {})
-        required = set(schema.get("required", []))
-        strategy = st.fixed_dictionaries(
-            {k: from_schema(v) for k, v in props.items() if k in required},
-            optional={k: from_schema(v) for k, v in props.items() if k not in required},
-        )
-        if not props and schema.get("additionalProperties", True) is not False:
-            strategy = st.dictionaries(st.text(min_size=1, max_size=8), _JSON_SCALARS, max_size=3)
-    else:
-        strategy = st.recursive(
-            _JSON_SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=5
-        )
-    return strategy.filter(validator.is_valid)
+    checker = _Checker(
+        plugin,
+        name=name,
+        home=home or Path(tempfile.mkdtemp(prefix="neko-contract-")),
+        limits=Limits(block_threshold=block_threshold),
+        stall_timeout=stall_timeout,
+        settings=hypothesis.settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            print_blob=False,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        ),
+    )
+    report = checker.run(days=days, arguments=arguments or {}, skip=frozenset(skip))
+    if report.violations and raise_on_violation:
+        raise ContractViolation(report)
+    return report
 
 
-def valid_arguments(schema: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Argument dicts that satisfy an entry's JSON Schema."""
-    return from_schema({**schema, "type": "object"})
+# ---- running trio in a watched thread -------------------------------------------------------
 
 
-def invalid_arguments(schema: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Argument dicts that violate an entry's schema: a required key dropped, an unknown key
-    added, or a value of the wrong type; each checked to really be invalid."""
-    validator = jsonschema.Draft202012Validator(dict(schema))
-    properties = list(schema.get("properties", {}))
-    required = list(schema.get("required", []))
-    base = valid_arguments(schema)
-    options: list[st.SearchStrategy[dict[str, Any]]] = []
-    if required:
-        options.append(
-            st.tuples(base, st.sampled_from(required)).map(
-                lambda pair: {k: v for k, v in pair[0].items() if k != pair[1]}
-            )
+class _Stalled(Exception):
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+class _KitAbort(BaseException):
+    """Injected into a stuck run's thread; nothing in a plugin or in trio catches it."""
+
+
+def _run_watched(
+    fn: Callable[[], Awaitable[T]], *, stall_timeout: float, clock: trio.testing.MockClock
+) -> T:
+    """``trio.run(fn)`` in a thread; raise :class:`_Stalled` if it is not done in time."""
+    outcome: list[Any] = []
+    roots: list[trio.lowlevel.Task] = []
+
+    async def main() -> T:
+        roots.append(trio.lowlevel.current_root_task())  # type: ignore[arg-type]
+        return await fn()
+
+    def target() -> None:
+        try:
+            outcome.append(("ok", trio.run(main, clock=clock)))
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(("error", exc))
+
+    thread = threading.Thread(target=target, name="neko-contract-run", daemon=True)
+    thread.start()
+    thread.join(stall_timeout)
+    if thread.is_alive():
+        where = _stuck_at(thread, roots[0] if roots else None)
+        _interrupt(thread)
+        raise _Stalled(where)
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _foreign(code: types.CodeType) -> bool:
+    """True for code outside trio, nekohooks and the standard library: the plugin's."""
+    skip = (os.path.dirname(trio.__file__), os.path.dirname(os.path.dirname(__file__)))
+    stdlib = os.path.dirname(os.__file__)
+    return not code.co_filename.startswith((*skip, stdlib))
+
+
+def _stuck_at(thread: threading.Thread, root: trio.lowlevel.Task | None) -> str:
+    """Where a stuck run is: plugin frames on the thread's stack, else in its trio tasks."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if _foreign(frame.f_code):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}"
+        frame = frame.f_back
+    # A task that keeps being rescheduled is suspended between steps: look at its awaits.
+    places: list[str] = []
+    stack = [root] if root is not None else []
+    while stack:
+        task = stack.pop()
+        with contextlib.suppress(Exception):  # the run is still going: read what we can
+            for nursery in task.child_nurseries:
+                stack.extend(nursery.child_tasks)
+            frames = [f for f, _ in task.iter_await_frames() if _foreign(f.f_code)]
+            if frames:
+                f = frames[-1]
+                places.append(f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_qualname}")
+    return ", ".join(sorted(set(places))) or "an unknown place"
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Raise :class:`_KitAbort` in ``thread`` until it ends (at most ~5 s)."""
+    assert thread.ident is not None
+    for _ in range(100):
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(_KitAbort)
         )
-    if schema.get("additionalProperties") is False:
-        unknown = st.text(min_size=1, max_size=10).filter(lambda k: k not in properties)
-        options.append(st.tuples(base, unknown, _WRONG_TYPES).map(lambda t: {**t[0], t[1]: t[2]}))
-    if properties:
-        options.append(
-            st.tuples(base, st.sampled_from(properties), _WRONG_TYPES).map(
-                lambda t: {**t[0], t[1]: t[2]}
-            )
-        )
-    if not options:
-        return st.nothing()
-    return st.one_of(options).filter(lambda args: not validator.is_valid(args))
+        thread.join(0.05)
+        if not thread.is_alive():
+            return
+
+
+# ---- leaks ----------------------------------------------------------------------------------
+
+
+def _all_tasks() -> set[trio.lowlevel.Task]:
+    found: set[trio.lowlevel.Task] = set()
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        if task is None or task in found:
+            continue
+        found.add(task)
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return found
+
+
+def _open_fds() -> set[str]:
+    """Descriptors of this process as ``fd -> target`` strings (Linux); empty elsewhere."""
+    fds: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                fds.add(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
+    return fds
+
+
+def _foreign_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Threads started since ``before`` that are not idle trio workers or the kit's own."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t not in before
+        and t.is_alive()
+        and not t.name.startswith("Trio thread")
+        and t.name != "neko-contract-run"
+    ]
+
+
+@attrs.define
+class _Resources:
+    """What one run of a plugin opened, to check that it was all closed."""
+
+    clients: list[Any] = attrs.field(factory=list)
+    stores: list[Any] = attrs.field(factory=list)
+
+    def collect(self, harness: PluginHarness) -> None:
+        ctx = harness.host.runners[harness.name].ctx
+        if ctx is not None:
+            if ctx._http is not None and ctx._http not in self.clients:
+                self.clients.append(ctx._http)
+            if ctx._store is not None and ctx._store not in self.stores:
+                self.stores.append(ctx._store)
+
+
+# ---- the checks -----------------------------------------------------------------------------
+
+
+def _describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _json_ok(value: Any) -> bool:
@@ -129,85 +300,475 @@ def _json_ok(value: Any) -> bool:
     return True
 
 
-def check_entries(
-    name: str,
-    plugin: object,
-    *,
-    max_examples: int = 25,
-    home: Path | None = None,
-) -> None:
-    """Check every entry of ``plugin`` (loaded as ``name``) against the call contract.
+@attrs.define
+class _Calls:
+    """Counts calls that reached the plugin's own entry functions."""
 
-    Raises :class:`ContractViolation` with hypothesis's minimal failing example.
+    reached: dict[str, int] = attrs.field(factory=dict)
+    wrapped: object = None
+
+    def instrument(self, harness: PluginHarness, specs: Mapping[str, EntrySpec]) -> None:
+        runner = harness.host.runners[harness.name]
+        if runner.handlers is self.wrapped:
+            return
+        self.wrapped = runner.handlers = {
+            entry: self._counting(entry, handler, specs[entry].kind)
+            for entry, handler in runner.handlers.items()
+        }
+
+    def _counting(self, entry: str, handler: Callable[..., Any], kind: EntryKind) -> Any:
+        def count() -> None:
+            self.reached[entry] = self.reached.get(entry, 0) + 1
+
+        if kind is EntryKind.ASYNC:
+
+            async def counted_async(**arguments: Any) -> Any:
+                count()
+                return await handler(**arguments)
+
+            return counted_async
+
+        def counted(**arguments: Any) -> Any:
+            count()
+            return handler(**arguments)
+
+        return counted
+
+
+class _LiveHost:
+    """One plugin running in a host in a worker thread, called from this thread.
+
+    The mock clock stands still between calls and autojumps during one, so a call that
+    sleeps returns at once while periodic jobs do not race ahead while nobody is calling.
     """
-    home = home or Path(tempfile.mkdtemp(prefix="neko-contract-"))
-    config = HostConfig(home=home)
-    entries = _entries(name, plugin, config)
-    settings = hypothesis.settings(
-        max_examples=max_examples,
-        deadline=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        database=None,
-    )
-    for entry_id, schema in entries.items():
-        _check_entry(plugin, name, config, f"{name}.{entry_id}", schema, settings)
 
+    def __init__(self, checker: _Checker, specs: Mapping[str, EntrySpec]) -> None:
+        self.checker = checker
+        self.specs = specs
+        self.calls = _Calls()
+        self.clock = trio.testing.MockClock()
+        self.harness: PluginHarness | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._ready = threading.Event()
+        self._stop: trio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
 
-def _check_entry(
-    plugin: object,
-    name: str,
-    config: HostConfig,
-    target: str,
-    schema: Mapping[str, Any],
-    settings: hypothesis.settings,
-) -> None:
-    @settings
-    @hypothesis.given(valid_arguments(schema))
-    def valid(arguments: dict[str, Any]) -> None:
-        result = _call(plugin, name, config, target, arguments)
-        if isinstance(result, BaseException):
-            if not isinstance(result, NekoError) or isinstance(result, InvalidArguments):
-                raise ContractViolation(
-                    f"{target} with valid arguments {arguments!r} raised "
-                    f"{type(result).__name__}: {result} (expected a result or a typed "
-                    "nekohooks error)"
-                )
-        elif not _json_ok(result):
-            raise ContractViolation(
-                f"{target} returned a value that is not JSON-serialisable: {result!r} "
-                f"(arguments {arguments!r})"
-            )
+    async def _main(self) -> None:
+        self._stop = trio.Event()
+        async with self.checker.harness() as harness:
+            self.harness = harness
+            self._token = trio.lowlevel.current_trio_token()
+            self._ready.set()
+            await self._stop.wait()
 
-    @settings
-    @hypothesis.given(invalid_arguments(schema))
-    def invalid(arguments: dict[str, Any]) -> None:
-        result = _call(plugin, name, config, target, arguments)
-        if not isinstance(result, InvalidArguments):
-            raise ContractViolation(
-                f"{target} accepted invalid arguments {arguments!r} (got {result!r})"
-            )
-
-    valid()
-    if schema.get("properties") or schema.get("required"):
-        invalid()
-
-
-def _entries(name: str, plugin: object, config: HostConfig) -> dict[str, Mapping[str, Any]]:
-    async def collect() -> dict[str, Mapping[str, Any]]:
-        async with open_host(config, plugins={name: plugin}, watchdog=False) as host:
-            if host.failures:
-                raise ContractViolation(str(host.failures[0]))
-            return {spec.id: spec.input_schema for _, spec in host.entries()}
-
-    return trio.run(collect, clock=trio.testing.MockClock(autojump_threshold=0))
-
-
-def _call(plugin: object, name: str, config: HostConfig, target: str, arguments: Any) -> Any:
-    async def run() -> Any:
-        async with open_host(config, plugins={name: plugin}, watchdog=False) as host:
+    def __enter__(self) -> _LiveHost:
+        def target() -> None:
             try:
-                return await host.call(target, **arguments)
-            except Exception as exc:
-                return exc
+                trio.run(self._main, clock=self.clock)
+            except BaseException as exc:  # reported by __exit__ / call
+                self.error = exc
+            finally:
+                self._ready.set()
 
-    return trio.run(run, clock=trio.testing.MockClock(autojump_threshold=0))
+        self._thread = threading.Thread(target=target, name="neko-contract-run", daemon=True)
+        self._thread.start()
+        self._ready.wait(self.checker.stall_timeout)
+        if self.harness is None:
+            if self.error is not None:
+                raise self.error
+            raise _Stalled(_stuck_at(self._thread, None))
+        return self
+
+    def call(self, entry: str, arguments: Arguments) -> tuple[bool, Any]:
+        """``(True, result)`` or ``(False, exception)`` of one call through the host."""
+
+        async def one() -> tuple[bool, Any]:
+            assert self.harness is not None
+            self.calls.instrument(self.harness, self.specs)
+            self.clock.autojump_threshold = IO_GRACE_CALLS
+            try:
+                return True, await self.harness.call(entry, **arguments)
+            except Exception as exc:
+                return False, exc
+            finally:
+                self.clock.autojump_threshold = math.inf
+
+        assert self._token is not None and self._thread is not None
+        result: list[tuple[bool, Any]] = []
+        caller = threading.Thread(
+            target=lambda: result.append(trio.from_thread.run(one, trio_token=self._token)),
+            daemon=True,
+        )
+        caller.start()
+        caller.join(self.checker.stall_timeout)
+        if not result:
+            raise _Stalled(_stuck_at(self._thread, None))
+        return result[0]
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._thread is not None
+        if self._token is not None and self._stop is not None:
+            with contextlib.suppress(trio.RunFinishedError):
+                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+        self._thread.join(self.checker.stall_timeout)
+        if self._thread.is_alive():
+            where = _stuck_at(self._thread, None)
+            _interrupt(self._thread)
+            raise _Stalled(where)
+
+
+@attrs.define
+class _Checker:
+    plugin: str | object
+    name: str | None
+    home: Path
+    limits: Limits
+    stall_timeout: float
+    settings: hypothesis.settings
+    violations: list[str] = attrs.field(factory=list)
+    examples: int = 0
+
+    def harness(self) -> contextlib.AbstractAsyncContextManager[PluginHarness]:
+        return open_harness(self.plugin, name=self.name, home=self.home, limits=self.limits)
+
+    def fail(self, text: str) -> None:
+        if text not in self.violations:
+            self.violations.append(text)
+
+    def run(
+        self,
+        *,
+        days: float,
+        arguments: Mapping[str, st.SearchStrategy[Arguments]],
+        skip: frozenset[str],
+    ) -> ContractReport:
+        specs, jobs = self._load()
+        if specs is not None:
+            self._guard("entry calls", lambda: self._check_entries(specs, arguments, skip))
+            checked = tuple(job for job in jobs if job.id not in skip)
+            self._guard("periodic jobs", lambda: self._check_jobs(checked, days))
+            self._guard("lifecycle", lambda: self._check_lifecycle(specs, arguments, skip))
+        return ContractReport(
+            plugin=self._label,
+            entries=tuple(specs or ()),
+            jobs=tuple(job.id for job in jobs),
+            examples=self.examples,
+            violations=tuple(self.violations),
+        )
+
+    @property
+    def _label(self) -> str:
+        if isinstance(self.plugin, str):
+            return self.plugin
+        return self.name or getattr(self.plugin, "__name__", type(self.plugin).__name__).lower()
+
+    def _guard(self, what: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except _Stalled as stalled:
+            self._stalled(what, stalled)
+
+    def _stalled(self, what: str, stalled: _Stalled) -> None:
+        self.fail(
+            f"{what}: did not finish within {self.stall_timeout:g}s of real time; stuck at "
+            f"{stalled.where} (does it ignore cancellation, e.g. catch trio.Cancelled or "
+            "shield itself in terminate?)"
+        )
+
+    def _trio(self, fn: Callable[[], Awaitable[T]], io_grace: float = IO_GRACE_JOBS) -> T:
+        clock = trio.testing.MockClock(autojump_threshold=io_grace)
+        return _run_watched(fn, stall_timeout=self.stall_timeout, clock=clock)
+
+    def _blocks(self, harness: PluginHarness) -> None:
+        for block in harness.blocks():
+            self.fail(
+                f"blocked the trio loop for {block.seconds:.2f}s at {block.where} (a "
+                "synchronous call in async code: make the entry sync, or use "
+                "trio.to_thread.run_sync)"
+            )
+
+    # -- 0. it loads and starts
+
+    def _load(self) -> tuple[dict[str, EntrySpec] | None, tuple[JobSpec, ...]]:
+        async def load() -> tuple[dict[str, EntrySpec] | None, tuple[JobSpec, ...]]:
+            async with self.harness() as harness:
+                info = harness.host.plugins[harness.name]
+                status = harness.status()
+                if status.state is not PluginState.RUNNING:
+                    self.fail(f"did not start: {status.phase} failed: {status.last_error}")
+                    return None, info.jobs
+                self._blocks(harness)
+                return {spec.id: spec for spec in info.entries}, info.jobs
+
+        try:
+            return self._trio(load)
+        except NekoError as exc:
+            self.fail(str(exc))
+        except _Stalled as stalled:
+            self._stalled("startup and shutdown", stalled)
+        return None, ()
+
+    # -- 1, 2, 5. entries answer; bad arguments never reach the plugin; the loop is not held
+
+    def _check_entries(
+        self,
+        specs: Mapping[str, EntrySpec],
+        arguments: Mapping[str, st.SearchStrategy[Arguments]],
+        skip: frozenset[str],
+    ) -> None:
+        with _LiveHost(self, specs) as live:
+            for entry, spec in specs.items():
+                if entry not in skip:
+                    strategy = arguments.get(entry) or valid_arguments(spec.input_schema)
+                    self._property(functools.partial(self._judge_valid, live, entry), strategy)
+                schema = spec.input_schema
+                if schema.get("properties") or schema.get("required"):
+                    self._property(
+                        functools.partial(self._judge_invalid, live, entry),
+                        invalid_arguments(schema),
+                    )
+            assert live.harness is not None
+            self._blocks(live.harness)
+
+    def _property(
+        self, judge: Callable[[Arguments], str | None], strategy: st.SearchStrategy[Arguments]
+    ) -> None:
+        @self.settings
+        @hypothesis.given(strategy)
+        def prop(args: Arguments) -> None:
+            self.examples += 1
+            problem = judge(args)
+            if problem is not None:
+                raise _Broken(problem)
+
+        try:
+            prop()
+        except _Broken as broken:
+            self.fail(str(broken))
+        except _Stalled:
+            raise
+        except Exception as exc:  # hypothesis's own errors (flaky, unsatisfiable, ...)
+            inner = getattr(exc, "exceptions", ())
+            detail = f"; {', '.join(str(e) for e in inner)}" if inner else ""
+            self.fail(f"could not be checked: {_describe_error(exc)}{detail}")
+
+    def _judge_valid(self, live: _LiveHost, entry: str, args: Arguments) -> str | None:
+        ok, value = live.call(entry, args)
+        target = f"{self._label}.{entry}"
+        if ok:
+            if _json_ok(value):
+                return None
+            return (
+                f"{target}{_show(args)} returned a value that is not JSON-serialisable: {value!r}"
+            )
+        if isinstance(value, EntryFailed) and not isinstance(value.__cause__, NekoError):
+            cause = value.__cause__ or value
+            return (
+                f"{target}{_show(args)} raised {_describe_error(cause)} (expected a result, or a "
+                "nekohooks error raised on purpose)"
+            )
+        if isinstance(value, EntryTimeout):
+            return f"{target}{_show(args)} did not answer within its timeout: {value}"
+        if isinstance(value, PluginUnavailable):
+            return f"{target}{_show(args)} stopped the plugin: {value}"
+        if isinstance(value, InvalidArguments):
+            return f"{target}{_show(args)} refused arguments its own schema allows: {value}"
+        if not isinstance(value, NekoError):
+            return f"{target}{_show(args)} raised {_describe_error(value)} through the host"
+        return None
+
+    def _judge_invalid(self, live: _LiveHost, entry: str, args: Arguments) -> str | None:
+        reached = live.calls.reached.get(entry, 0)
+        ok, value = live.call(entry, args)
+        target = f"{self._label}.{entry}"
+        ran = live.calls.reached.get(entry, 0) > reached
+        if not ok and not ran and isinstance(value, InvalidArguments | PluginUnavailable):
+            return None  # refused; a plugin that is down is reported by the valid-call check
+        got = f"returned {value!r}" if ok else f"raised {_describe_error(value)}"
+        where = "the plugin's code ran" if ran else "it was not refused"
+        return f"{target}{_show(args)} accepted arguments its schema forbids: {where}, {got}"
+
+    # -- 4. periodic jobs keep time
+
+    def _check_jobs(self, jobs: tuple[JobSpec, ...], days: float) -> None:
+        if not jobs:
+            return
+        every = [job.schedule.seconds for job in jobs if isinstance(job.schedule, Every)]
+        span = days * 86400.0
+        if every and not any(isinstance(job.schedule, Cron) for job in jobs):
+            span = min(span, 2000 * min(every))
+
+        async def run() -> None:
+            async with self.harness() as harness:
+                wall_start = harness.wall_time()
+                await harness.advance(span + 1e-3)  # a tick due at exactly ``span`` fires too
+                states = harness.jobs()
+                for job in jobs:
+                    state = states.get(job.id)
+                    if state is None:
+                        continue
+                    label = f"periodic job {self._label}.{job.id}"
+                    expected = _expected_fires(job, wall_start, span)
+                    seen = state.runs + state.skipped + state.coalesced
+                    slack = 1 if job.schedule.jitter else 0  # the last tick may jitter past
+                    if not expected - slack <= seen <= expected:
+                        self.fail(
+                            f"{label} fired {seen} times in {_span(span)}, expected {expected}"
+                        )
+                    if state.skipped:
+                        self.fail(
+                            f"{label} overlaps itself: a run outlasted the next tick, so "
+                            f"{state.skipped} of {seen} ticks were skipped (keep a run shorter "
+                            "than the interval, or lengthen the interval)"
+                        )
+                    if state.failures or state.timeouts:
+                        self.fail(
+                            f"{label} failed {state.failures + state.timeouts} of {state.runs} "
+                            f"runs; last: {_describe_error(state.last_error or Exception())}"
+                        )
+                self._blocks(harness)
+
+        self._trio(run)
+
+    # -- 3. lifecycles leave nothing behind
+
+    def _check_lifecycle(
+        self,
+        specs: Mapping[str, EntrySpec],
+        arguments: Mapping[str, st.SearchStrategy[Arguments]],
+        skip: frozenset[str],
+    ) -> None:
+        callable_entries = [e for e in specs if e not in skip]
+        op = st.one_of(
+            st.tuples(st.just("advance"), st.sampled_from([0.5, 61.0, 3600.0, 86400.0])),
+            st.tuples(st.just("stop"), st.none()),
+            st.tuples(st.just("restart"), st.none()),
+            *(
+                st.tuples(
+                    st.just("call"),
+                    st.tuples(
+                        st.just(e), arguments.get(e) or valid_arguments(specs[e].input_schema)
+                    ),
+                )
+                for e in callable_entries
+            ),
+        )
+        settings = hypothesis.settings(
+            self.settings, max_examples=max(3, self.settings.max_examples // 3)
+        )
+
+        @settings
+        @hypothesis.given(st.lists(op, max_size=6))
+        def prop(ops: list[tuple[str, Any]]) -> None:
+            self.examples += 1
+            problem = self._trio(lambda: self._lifecycle(ops), IO_GRACE_CALLS)
+            if problem is not None:
+                raise _Broken(problem)
+
+        try:
+            prop()
+        except _Broken as broken:
+            self.fail(str(broken))
+
+    async def _lifecycle(self, ops: list[tuple[str, Any]]) -> str | None:
+        tasks_before = _all_tasks()
+        threads_before = set(threading.enumerate())
+        fds_before = _open_fds()
+        resources = _Resources()
+        shown = _show_ops(ops)
+        for segment in _segments(ops):
+            async with self.harness() as harness:
+                runner = harness.host.runners[harness.name]
+                for kind, value in segment:
+                    resources.collect(harness)
+                    if kind == "advance":
+                        harness.clock.autojump_threshold = IO_GRACE_JOBS
+                        await harness.advance(value)
+                        harness.clock.autojump_threshold = IO_GRACE_CALLS
+                    elif kind == "stop":
+                        await runner.stop()
+                        await runner.stop()  # stopping twice is harmless
+                    else:
+                        entry, args = value
+                        with contextlib.suppress(NekoError):
+                            await harness.call(entry, **args)
+                resources.collect(harness)
+            status = harness.status()
+            if status.phase == "terminate":
+                return f"terminate failed after {shown}: {status.last_error}"
+        leaked = [t.name for t in _all_tasks() - tasks_before]
+        if leaked:
+            return (
+                f"left trio tasks running after it stopped ({shown}): {', '.join(sorted(leaked))}"
+            )
+        for client in resources.clients:
+            if not client.is_closed:
+                return f"left its HTTP client open after it stopped ({shown})"
+        for store in resources.stores:
+            if not store._closed:
+                return f"left its store open after it stopped ({shown})"
+        threads = await _settled(lambda: _foreign_threads(threads_before))
+        if threads:
+            names = ", ".join(sorted(t.name for t in threads))
+            return f"left threads running after it stopped ({shown}): {names}"
+        fds = await _settled(lambda: sorted(_open_fds() - fds_before))
+        if fds:
+            return f"left file descriptors open after it stopped ({shown}): {', '.join(fds)}"
+        return None
+
+
+class _Broken(Exception):
+    """A property failed; hypothesis shrinks to the smallest example before it reaches us."""
+
+
+async def _settled(probe: Callable[[], list[T]], patience: float = 0.1) -> list[T]:
+    """``probe()`` once it is empty, or its value after ``patience`` real seconds."""
+    deadline = time.monotonic() + patience
+    while (found := probe()) and time.monotonic() < deadline:
+        await trio.to_thread.run_sync(time.sleep, 0.02)
+    return found
+
+
+def _segments(ops: list[tuple[str, Any]]) -> Iterator[list[tuple[str, Any]]]:
+    """The ops between restarts: each segment is one host, started and stopped."""
+    segment: list[tuple[str, Any]] = []
+    for op in ops:
+        if op[0] == "restart":
+            yield segment
+            segment = []
+        else:
+            segment.append(op)
+    yield segment
+
+
+def _expected_fires(job: JobSpec, wall_start: float, span: float) -> int:
+    schedule = job.schedule
+    if isinstance(schedule, Every):
+        first = schedule.seconds if schedule.first_in is None else schedule.first_in
+        return 0 if span < first else math.floor((span - first) / schedule.seconds) + 1
+    count, after = 0, wall_start
+    while (fire := next_fire(schedule, after=after)) is not None and fire <= wall_start + span:
+        count, after = count + 1, fire
+    return count
+
+
+def _show(args: Arguments) -> str:
+    text = repr(args)
+    return f"(**{text if len(text) <= 200 else text[:200] + '...'})"
+
+
+def _show_ops(ops: list[tuple[str, Any]]) -> str:
+    parts = []
+    for kind, value in ops:
+        if kind == "call":
+            parts.append(f"call {value[0]}{_show(value[1])}")
+        elif kind == "advance":
+            parts.append(f"advance {value:g}s")
+        else:
+            parts.append(kind)
+    return "start, " + ", ".join([*parts, "stop"])
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds:g}s"

@@ -1,0 +1,162 @@
+"""A plugin in a real host on a mock clock: run it for "three days" in milliseconds.
+
+:func:`open_harness` loads one plugin (an installed entry-point name, or a plugin object) into
+a real :func:`~nekohooks.open_host`, with everything it produces captured: messages it sends,
+log records, loop-blocking reports. Time is trio's ``MockClock``: ``await harness.advance(3 *
+86400)`` fires every periodic job those three days would (cron jobs too: the harness's wall
+clock moves with the mock clock).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+
+from .._config import HostConfig, Limits
+from .._discovery import PluginFilter
+from .._errors import NekoError
+from .._host import Host, open_host
+from .._model import LoopBlock, PluginStatus
+from .._schedule import JobState
+
+__all__ = ["Message", "PluginHarness", "open_harness"]
+
+#: The harness's wall clock starts here (2026-01-05 00:00 UTC, a Monday) unless told otherwise.
+DEFAULT_WALL_START = 1767571200.0
+
+
+@attrs.frozen
+class Message:
+    """A message a plugin sent through ``ctx.send_message``."""
+
+    plugin: str
+    target: str
+    body: Any
+
+
+class _Capture(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(logging.DEBUG)
+        self._records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._records.append(record)
+
+
+@attrs.define(eq=False)
+class PluginHarness:
+    """One plugin running in a real host under a ``MockClock``; made by :func:`open_harness`."""
+
+    host: Host
+    name: str
+    clock: trio.testing.MockClock
+    messages: list[Message] = attrs.field(factory=list)
+    records: list[logging.LogRecord] = attrs.field(factory=list)
+
+    async def call(self, entry: str, /, **arguments: Any) -> Any:
+        """Call this plugin's ``entry`` through the host (validation, timeout and all)."""
+        return await self.host.call(f"{self.name}.{entry}", **arguments)
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of mock time pass; every timer due meanwhile fires, in order."""
+        await trio.sleep(seconds)
+
+    def status(self) -> PluginStatus:
+        """The plugin's status (state, restarts, last error and phase, job counters)."""
+        return self.host.status(self.name)
+
+    def jobs(self) -> dict[str, JobState]:
+        """The live counters of each periodic job of the current run, by job id."""
+        return dict(self.host.runners[self.name].job_states)
+
+    def blocks(self) -> list[LoopBlock]:
+        """Every time the loop watchdog saw this plugin hold the trio loop too long."""
+        return [block for block in self.host.loop_blocks if block.plugin == self.name]
+
+    def wall_time(self) -> float:
+        """The harness's wall clock (epoch seconds), which cron schedules follow."""
+        return self._wall_start + trio.current_time()
+
+    _wall_start: float = DEFAULT_WALL_START
+
+
+@asynccontextmanager
+async def open_harness(
+    plugin: str | object,
+    *,
+    name: str | None = None,
+    home: Path | None = None,
+    limits: Limits | None = None,
+    wall_start: float = DEFAULT_WALL_START,
+    watchdog: bool = True,
+) -> AsyncIterator[PluginHarness]:
+    """Run one plugin in a real host until the block ends; yield its :class:`PluginHarness`.
+
+    ``plugin`` is an installed plugin's entry-point name (found by real discovery) or a plugin
+    object (class, module or hookimpl object), registered as ``name`` (default: its
+    ``__name__`` lower-cased). It must run under ``trio.testing.MockClock`` (``autojump_threshold
+    =0`` for :meth:`PluginHarness.advance`). ``home`` defaults to a fresh temporary folder.
+
+    Raises :class:`NekoError` if the plugin is not installed or could not be loaded. On exit
+    the host shuts down as in production (terminate within its grace, tasks cancelled).
+    """
+    clock = trio.lowlevel.current_clock()
+    if not isinstance(clock, trio.testing.MockClock):
+        raise TypeError(
+            "open_harness needs trio's MockClock: trio.run(..., clock=MockClock("
+            "autojump_threshold=0)), or pytest-trio's autojump_clock fixture"
+        )
+    if isinstance(plugin, str):
+        name = plugin
+        plugins = None
+    else:
+        name = name or getattr(plugin, "__name__", type(plugin).__name__).lower()
+        plugins = {name: plugin}
+    config = HostConfig(
+        home=home or Path(tempfile.mkdtemp(prefix=f"neko-harness-{name}-")),
+        plugin_filter=PluginFilter(allow=frozenset({name})),
+        limits=limits or Limits(),
+    )
+    messages: list[Message] = []
+    records: list[logging.LogRecord] = []
+    capture = _Capture(records)
+    loggers = [logging.getLogger("nekohooks"), logging.getLogger(f"neko.plugin.{name}")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(capture)
+        logger.setLevel(logging.DEBUG)
+    start = trio.current_time()
+
+    def sink(source: str, target: str, body: Any) -> None:
+        messages.append(Message(source, target, body))
+
+    try:
+        async with open_host(
+            config,
+            plugins=plugins,
+            wall_clock=lambda: wall_start + trio.current_time() - start,
+            message_sink=sink,
+            watchdog=watchdog,
+        ) as host:
+            harness = PluginHarness(
+                host, name, clock, messages, records, wall_start=wall_start - start
+            )
+            for failure in host.failures:
+                raise NekoError(f"plugin {name!r} could not be loaded: {failure}")
+            if name not in host.runners:
+                raise NekoError(
+                    f"no plugin named {name!r} is installed (entry point group neko.plugins)"
+                )
+            yield harness
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(capture)
+            logger.setLevel(level)

@@ -1,0 +1,74 @@
+"""The pytest plugin (entry point ``pytest11``): ``pytest --neko-plugin NAME`` checks a plugin.
+
+Each ``--neko-plugin`` adds one test item, ``neko-contract[NAME]``, that runs
+:func:`~nekohooks.testing.check_plugin` on the installed plugin ``NAME``; a violation fails it
+with the kit's report (plugin, entry, minimal example) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["ContractItem"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nekohooks", "nekohooks contract kit")
+    group.addoption(
+        "--neko-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="check installed nekohooks plugin NAME against the contract (repeatable)",
+    )
+    group.addoption(
+        "--neko-examples",
+        type=int,
+        default=25,
+        metavar="N",
+        help="hypothesis examples per contract property (default: 25)",
+    )
+
+
+class ContractItem(pytest.Item):
+    """One plugin's contract check, as a test item."""
+
+    def __init__(self, *, plugin: str, examples: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plugin = plugin
+        self.examples = examples
+
+    def runtest(self) -> None:
+        from ._contract import check_plugin
+
+        check_plugin(self.plugin, max_examples=self.examples)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        from ._contract import ContractViolation
+
+        if isinstance(excinfo.value, ContractViolation):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"nekohooks contract of plugin {self.plugin!r}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    examples = config.getoption("neko_examples")
+    for name in config.getoption("neko_plugin"):
+        items.append(
+            ContractItem.from_parent(
+                session, name=f"neko-contract[{name}]", plugin=name, examples=examples
+            )
+        )
