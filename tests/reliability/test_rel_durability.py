@@ -212,8 +212,12 @@ def config_kills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             # the copy starts a few ms after "start" and takes some 10-50 ms: kill before,
             # inside and well after it
             assert out.wait_for("start", timeout=30), f"kill {kill}: the host did not start"
-            low, high = ((0.0, 0.015), (0.015, 0.06), (0.5, 0.8))[kill % 3]
-            time.sleep(rng.uniform(low, high))
+            if kill % 3 == 2:  # well after: the host runs
+                assert out.wait_for("running", timeout=30), f"kill {kill}: no start"
+                time.sleep(rng.uniform(0.0, 0.05))
+            else:
+                low, high = ((0.0, 0.015), (0.015, 0.06))[kill % 3]
+                time.sleep(rng.uniform(low, high))
         finally:
             kill_quietly(proc)
         target = folder / "plugin.toml"
