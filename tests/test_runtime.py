@@ -89,6 +89,51 @@ async def test_calls_validate_time_out_and_fail_without_killing_the_plugin(
         assert host.status("c").state is PluginState.RUNNING
 
 
+class Sleeper(NekoPluginBase):
+    @plugin_entry(id="sleep", timeout=5)
+    async def sleep(self, seconds: float) -> float:
+        await trio.sleep(seconds)
+        return seconds
+
+    @plugin_entry(id="sleep_long", timeout=30)
+    async def sleep_long(self, seconds: float) -> float:
+        await trio.sleep(seconds)
+        return seconds
+
+
+async def test_concurrent_calls_time_out_each_at_its_own_deadline(config, autojump_clock) -> None:
+    """Timeouts share one timer per plugin; each call still ends within 10 ms of its own."""
+    ended: dict[str, float | str] = {}
+
+    async def call(label: str, target: str, seconds: float, delay: float) -> None:
+        await trio.sleep(delay)
+        start = trio.current_time()
+        try:
+            await host.call(target, seconds=seconds)
+        except EntryTimeout:
+            ended[label] = trio.current_time() - start
+        except PluginUnavailable:
+            ended[label] = "unavailable"
+        else:
+            ended[label] = -(trio.current_time() - start)  # negative: it finished in time
+
+    async with open_host(config, plugins={"s": Sleeper}, watchdog=False) as host:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, "long-first", "s.sleep_long", 100, 0)
+            nursery.start_soon(call, "short-later", "s.sleep", 100, 1.003)  # earlier deadline
+            nursery.start_soon(call, "in-time", "s.sleep", 4.99, 2)
+        stopping = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, "cut-by-stop", "s.sleep_long", 100, 0)
+            await trio.sleep(1)
+            await host.runners["s"].stop()
+    assert 5 <= ended["short-later"] < 5.01
+    assert 30 <= ended["long-first"] < 30.01
+    assert ended["in-time"] == -4.99
+    assert trio.current_time() - stopping < 2  # stop cancelled the in-flight call at once
+    assert ended["cut-by-stop"] == "unavailable"
+
+
 class SlowStart(NekoPluginBase):
     async def startup(self):
         await trio.sleep(20)
