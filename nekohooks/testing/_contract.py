@@ -483,7 +483,7 @@ class _Checker:
     def _blocks(self, harness: PluginHarness) -> None:
         for block in harness.blocks():
             self.fail(
-                f"blocked the trio loop for {block.seconds:.2f}s at {block.where} (a "
+                f"blocked the trio loop for at least {block.seconds:.2f}s at {block.where} (a "
                 "synchronous call in async code: make the entry sync, or use "
                 "trio.to_thread.run_sync)"
             )
