@@ -19,6 +19,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 import types
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -374,20 +375,49 @@ async def open_host(
         raise body_error
 
 
-async def serve(host: Host, *, on_ready: Callable[[], None] | None = None) -> int:
+async def serve(
+    host: Host,
+    *,
+    on_ready: Callable[[], None] | None = None,
+    hard_deadline: float | None = -1.0,
+) -> int:
     """Run until SIGINT or SIGTERM; return the signal number. A second signal exits at once.
 
     The first signal returns so the caller's ``open_host`` block shuts down gracefully; the
     signal receiver stays installed during that shutdown, and a second signal ends the process
-    with ``os._exit(130)``.
+    with ``os._exit(130)``. A plugin can defeat cancellation (catch ``trio.Cancelled`` in a
+    loop), so after ``hard_deadline`` real seconds from the first signal (default: the shutdown
+    timeout plus 5 s; ``None``: never) the process logs which plugins were still stopping and
+    exits with ``os._exit(1)``.
     """
+    if hard_deadline is not None and hard_deadline < 0:
+        hard_deadline = host.config.limits.shutdown_timeout + 5.0
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         if on_ready is not None:
             on_ready()  # signals are handled from here on
         async for signum in signals:
             trio.lowlevel.spawn_system_task(_exit_on_second_signal)
+            if hard_deadline is not None:
+                _exit_after(hard_deadline, host)
             return int(signum)
     raise AssertionError("unreachable: the signal stream does not end")
+
+
+def _exit_after(seconds: float, host: Host) -> None:
+    """Start a daemon thread that ends the process if it is still alive after ``seconds``."""
+
+    def expire() -> None:
+        stuck = [r.name for r in host.runners.values() if r.state is PluginState.STOPPING]
+        log.critical(
+            "shutdown did not finish within %gs (still stopping: %s); exiting now",
+            seconds,
+            ", ".join(stuck) or "no plugin",
+        )
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 async def _exit_on_second_signal() -> None:

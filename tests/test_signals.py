@@ -43,3 +43,43 @@ def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 130
     assert time.monotonic() - started < 5
+
+
+DEAF = """
+import sys, trio
+from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, serve
+
+class Deaf(NekoPluginBase):
+    async def terminate(self):
+        print("terminating", flush=True)
+        while True:
+            try:
+                await trio.sleep(1)
+            except trio.Cancelled:
+                continue  # swallows every cancellation: trio cannot stop this
+
+async def main():
+    config = HostConfig(home=sys.argv[1], limits=Limits(terminate_grace=1, shutdown_timeout=2))
+    async with open_host(config, plugins={"deaf": Deaf}) as host:
+        await serve(host, on_ready=lambda: print("ready", flush=True))
+
+trio.run(main)
+"""
+
+
+def test_a_plugin_deaf_to_cancellation_cannot_hold_shutdown(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(DEAF), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 1
+    assert 7 <= time.monotonic() - started < 15  # shutdown_timeout 2 s + 5 s, then out
+    assert "shutdown did not finish within 7s (still stopping: deaf); exiting now" in (
+        proc.stderr.read()
+    )
