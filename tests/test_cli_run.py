@@ -1,0 +1,330 @@
+"""``neko run``: the real command as a service (signals, exit codes, live table on a pty), and
+its status table and state-change log on a MockClock."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pty
+import queue
+import re
+import select
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+from plugin_factory import TempVenv, build_wheel
+from rich.console import Console
+from test_cli import NEKO
+
+from nekohooks import HostConfig, NekoPluginBase, open_host, periodic
+from nekohooks.cli import _log_changes, status_table
+
+
+def run_env(home: Path, **extra: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
+    return {**environ, "NEKO_HOME": str(home), **extra}
+
+
+class Lines:
+    """A subprocess stream read line by line in a thread, so a test can wait with a deadline."""
+
+    def __init__(self, stream: object) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            self.seen.append(line)
+            if text in line:
+                return True
+        return False
+
+    def rest(self, timeout: float = 10) -> str:
+        while self.wait_for("\0", timeout):
+            pass
+        return "".join(self.seen)
+
+
+def start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], Lines]:
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    return proc, Lines(proc.stderr)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+# ---- the real command, without a terminal: plain log lines ----------------------------------
+
+
+def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc, log = start([str(NEKO), "run", "--only", "hello,reminders"], run_env(tmp_path))
+    try:
+        assert log.wait_for("hello: running (restarts 0"), log.rest()
+        assert log.wait_for("reminders: running"), log.rest()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        stop(proc)
+    text = log.rest()
+    assert "signal 15: shutting down" in text and "neko: stopped" in text
+    assert "netkit" not in text and "companion" not in text  # --only: never loaded
+    assert "Traceback" not in text
+
+
+SLOW = """
+import time
+import trio
+from nekohooks import NekoPluginBase
+
+
+class Slow(NekoPluginBase):
+    async def startup(self):
+        (self.ctx.home / "started").write_text("")
+        await trio.sleep(60)  # well inside startup_timeout (30 s)
+
+    def terminate(self):
+        (self.ctx.home / "terminated").write_text("")
+
+
+class Quick(NekoPluginBase):
+    def terminate(self):
+        (self.ctx.home / "terminated").write_text("")
+
+
+class Stubborn(NekoPluginBase):
+    def terminate(self):
+        (self.ctx.home / "terminating").write_text("")
+        time.sleep(60)  # a hung terminate; the host's grace is raised to 60 s below
+"""
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
+    root = tmp_path_factory.mktemp("run-venv")
+    env = TempVenv(root / "venv")
+    entry_points = {"slow": "neko_slow:Slow", "quick": "neko_slow:Quick"}
+    entry_points["stubborn"] = "neko_slow:Stubborn"
+    env.install(build_wheel(root, "neko-slow", {"neko_slow.py": SLOW}, entry_points=entry_points))
+    return env
+
+
+def wait_for_file(path: Path, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_sigterm_during_startup_stops_the_started_plugins(venv: TempVenv, tmp_path: Path) -> None:
+    env = run_env(tmp_path, NEKO_LOAD_PLUGINS="slow,quick")
+    proc, log = start([str(venv.python), "-m", "nekohooks.cli", "run"], env)
+    try:
+        assert wait_for_file(tmp_path / "plugins" / "slow" / "started"), log.rest()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        stop(proc)
+    assert "signal 15 during start-up: shutting down" in log.rest()
+    for plugin in ("slow", "quick"):  # both got their terminate
+        assert (tmp_path / "plugins" / plugin / "terminated").exists()
+
+
+def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
+    (tmp_path / "neko.toml").write_text("[limits]\nterminate_grace = 60\nshutdown_timeout = 60\n")
+    env = run_env(tmp_path, NEKO_LOAD_PLUGINS="stubborn")
+    proc, log = start([str(venv.python), "-m", "nekohooks.cli", "run"], env)
+    try:
+        assert log.wait_for("stubborn: running"), log.rest()
+        proc.send_signal(signal.SIGINT)
+        assert wait_for_file(tmp_path / "plugins" / "stubborn" / "terminating")
+        assert proc.poll() is None  # the graceful shutdown waits on the hung terminate
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+        assert time.monotonic() - started < 5
+    finally:
+        stop(proc)
+    assert "second signal: exiting now" in log.rest()
+
+
+# ---- the real command on a terminal: the live table ---------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Terminal:
+    """``neko run`` with stdout and stderr on a pseudo-terminal of 120x40."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env={**env, "TERM": "xterm"}
+        )
+        os.close(slave)
+        self.text = ""
+
+    def read_until(self, pattern: str, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.text):
+                return True
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                self.text += _ANSI.sub("", data.decode(errors="replace"))
+        return bool(re.search(pattern, self.text))
+
+    def close(self) -> None:
+        stop(self.proc)  # type: ignore[arg-type]
+        os.close(self.master)
+
+
+def test_run_shows_a_live_table_on_a_terminal(tmp_path: Path) -> None:
+    term = Terminal([str(NEKO), "run", "--only", "hello,companion"], run_env(tmp_path))
+    try:
+        assert term.read_until(r"2 of 2 plugins running"), term.text
+        assert re.search(r"companion\s+│\s+running\s+│\s+0\s+│\s+9\s+│\s+0/0/0", term.text)
+        assert re.search(r"hello\s+│\s+running\s+│\s+0\s+│\s+1\s+│\s+0/0/0", term.text)
+        assert "jobs runs/failed/skipped" in term.text and "last error" in term.text
+        term.proc.send_signal(signal.SIGTERM)
+        assert term.proc.wait(timeout=30) == 0
+        assert term.read_until(r"hello\s+│\s+stopped", timeout=5), term.text
+        assert "0 of 2 plugins running" in term.text and "Traceback" not in term.text
+    finally:
+        term.close()
+
+
+def test_no_live_logs_plain_lines_on_a_terminal(tmp_path: Path) -> None:
+    term = Terminal([str(NEKO), "run", "--no-live", "--only", "hello"], run_env(tmp_path))
+    try:
+        assert term.read_until(r"INFO neko: hello: running \(restarts 0"), term.text
+        term.proc.send_signal(signal.SIGTERM)
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+    assert "┃ plugin" not in term.text
+
+
+# ---- the table and the state log, in-process on a MockClock ------------------------------------
+
+
+class Steady(NekoPluginBase):
+    """Entries none; a job that fails every other run."""
+
+    runs = 0
+
+    @periodic(every=10)
+    async def tick(self) -> None:
+        type(self).runs += 1
+        if type(self).runs % 2 == 0:
+            raise RuntimeError("even run")
+
+
+class Doomed(NekoPluginBase):
+    async def startup(self) -> None:
+        raise RuntimeError("no database")
+
+
+class Flaky(NekoPluginBase):
+    """Crashes 30 s into its first run (a background task raises), then runs fine."""
+
+    crashed = False
+
+    async def startup(self) -> None:
+        if not Flaky.crashed:
+            self.ctx.tasks.start("boom", self.boom)
+
+    async def boom(self) -> None:
+        await trio.sleep(30)
+        Flaky.crashed = True
+        raise RuntimeError("lost connection")
+
+
+def test_status_table_shows_state_restarts_jobs_and_last_error(tmp_path: Path) -> None:
+    Steady.runs = 0
+    tables: list[str] = []
+
+    async def main() -> None:
+        plugins = {"steady": Steady, "doomed": Doomed}
+        async with open_host(HostConfig(home=tmp_path), plugins=plugins, watchdog=False) as host:
+            await trio.sleep(45)  # four ticks: two failed; doomed keeps crashing and backing off
+            for keep in (None, frozenset({"steady"})):
+                console = Console(record=True, width=200, color_system=None)
+                console.print(status_table(host, keep))
+                tables.append(console.export_text())
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    full, only = tables
+    assert "nekohooks 0.1.0: 1 of 2 plugins running" in full
+    assert re.search(
+        r"steady\s+│\s+running\s+│\s+0\s+│\s+0\s+│\s+4/2/0\s+│\s+RuntimeError: even run", full
+    )
+    doomed = re.search(
+        r"doomed\s+│\s+(\w+)\s+│\s+(\d+)\s+│\s+0\s+│\s+-\s+│\s+RuntimeError: no database", full
+    )
+    assert doomed is not None and doomed[1] in ("restarting", "failed") and int(doomed[2]) >= 3
+    assert "1 of 1 plugins running" in only and "doomed" not in only
+
+
+def test_state_changes_are_logged_once_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    Flaky.crashed = False
+
+    async def main() -> None:
+        config = HostConfig(home=tmp_path)
+        async with (
+            open_host(config, plugins={"flaky": Flaky}, watchdog=False) as host,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_log_changes, host, None)
+            await trio.sleep(120)
+            nursery.cancel_scope.cancel()
+
+    with caplog.at_level(logging.INFO, logger="neko"):
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    lines = [r.getMessage() for r in caplog.records if r.name == "neko"]
+    assert lines == [
+        "flaky: running (restarts 0; job runs 0, failed 0, skipped 0)",
+        "flaky: restarting (restarts 1; job runs 0, failed 0, skipped 0)"
+        " (last error: RuntimeError: lost connection)",
+        "flaky: running (restarts 1; job runs 0, failed 0, skipped 0)"
+        " (last error: RuntimeError: lost connection)",
+    ]
