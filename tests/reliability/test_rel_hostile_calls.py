@@ -479,6 +479,9 @@ def test_every_fuzzed_plugin_is_still_running(served: Served) -> None:
 
 PARSE_EXAMPLES = {"text_and_json": 2000, "long_digits": 60, "deep_brackets": 40, "pairs": 150}
 
+#: Generated inputs per run in this module (hypothesis max_examples; explicit examples extra).
+HYPOTHESIS_INPUTS = sum(CALL_EXAMPLES.values()) + sum(PARSE_EXAMPLES.values())  # 3550
+
 
 def parse_value(text: str) -> Any:
     """The CLI's parser for one ``key=value`` value, for a parameter with no declared type."""

@@ -64,7 +64,7 @@ def fuzz_settings(examples: int) -> settings:
 
 # ---- plugin.toml -----------------------------------------------------------------------------
 
-TOML_EXAMPLES = {"bytes": 120, "text": 80, "documents": 80, "mutated": 120, "deep_or_huge": 4}
+TOML_EXAMPLES = {"bytes": 120, "text": 80, "documents": 80, "mutated": 120}
 
 
 class Configured(NekoPluginBase):
@@ -457,6 +457,11 @@ def test_entry_point_values_in_a_whole_host(ep_root: Path, lines: list[tuple[str
 # ---- path traversal: ctx.path and ctx.download -------------------------------------------------
 
 PATH_EXAMPLES = {"path": 400, "download": 40}
+
+#: Generated inputs per run in this module (hypothesis max_examples; explicit examples extra).
+HYPOTHESIS_INPUTS = (
+    sum(TOML_EXAMPLES.values()) + sum(EP_EXAMPLES.values()) + sum(PATH_EXAMPLES.values())
+)  # 1220
 
 TRAVERSAL = [
     "../x",
