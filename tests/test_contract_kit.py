@@ -17,7 +17,7 @@ from plugin_factory import TempVenv, build_wheel
 from nekohooks import NekoPluginBase, hookimpl, lifecycle, periodic, plugin_entry
 from nekohooks.testing import ContractViolation, check_plugin, open_harness
 
-EXAMPLES = ["hello", "netkit", "reminders"]
+EXAMPLES = ["companion", "hello", "netkit", "reminders"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
