@@ -356,7 +356,7 @@ def _parse_value(text: str, schema: Any) -> Any:
         return text
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or JSON past int/nesting limits
         return text
 
 
@@ -389,7 +389,7 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     if args_json:
         try:
             parsed = json.loads(args_json)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             raise click.BadParameter(f"not JSON: {exc}", param_hint="'--args'") from exc
         if not isinstance(parsed, dict):
             raise click.BadParameter("must be a JSON object", param_hint="'--args'")

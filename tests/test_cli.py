@@ -216,6 +216,10 @@ def test_call_with_a_bad_argument_names_it_and_fails(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "not JSON" in proc.stderr
     proc = neko(tmp_path, "call", "hello.greet", "Ada")
     assert proc.returncode == 2 and "'Ada' is not key=value" in proc.stderr
+    proc = neko(tmp_path, "call", "hello.greet", "--args", "[" * 100_000)  # past json's nesting
+    assert proc.returncode == 2 and "not JSON" in proc.stderr and "Traceback" not in proc.stderr
+    proc = neko(tmp_path, "call", "reminders.countdown", "seconds=" + "7" * 5_000)  # past int()
+    assert proc.returncode == 1 and "argument 'seconds': '7777" in proc.stderr
 
 
 def test_call_args_json_and_pairs_combine(tmp_path: Path) -> None:
