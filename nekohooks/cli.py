@@ -2,8 +2,8 @@
 
 Nothing in nekohooks imports this module. Every command that lists something takes ``--json``
 (``schema`` always prints JSON). Exit codes: 0 success; 1 a plugin or entry problem (unknown
-plugin, bad argument value, failed call, ``list --strict`` with a failed plugin, ``new`` into a
-non-empty folder); 2 a usage error (unknown option, malformed ``key=value``, bad ``--only``, an
+plugin, bad argument value, failed call, ``list --strict`` with a failed plugin, ``check`` with a
+violation, ``new`` into a non-empty folder); 2 a usage error (unknown option, malformed ``key=value``, bad ``--only``, an
 invalid plugin name for ``new``).
 """
 
@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,10 +64,20 @@ _STATE_STYLE = {
 # ---- shared helpers ----------------------------------------------------------------------------
 
 
-def _setup_logging(verbosity: int, *, default: int = logging.WARNING) -> None:
-    """Plain log lines on stderr; each ``-v`` lowers the threshold one level."""
+def _setup_logging(
+    verbosity: int, *, default: int = logging.WARNING, handler: logging.Handler | None = None
+) -> None:
+    """Log lines on stderr (or ``handler``); each ``-v`` lowers the threshold one level.
+
+    The threshold is set on the handler too, so code that lowers a logger's level to capture
+    records (the contract kit does) does not spill them onto the terminal.
+    """
     level = max(logging.DEBUG, default - 10 * verbosity)
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(level)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def _verbosity() -> int:
@@ -165,6 +175,10 @@ def _listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, A
             }
         )
     return rows
+
+
+def _count(items: Collection[object], one: str, many: str | None = None) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many or one + 's'}"
 
 
 def _dumps(value: Any, *, indent: int | None = 2) -> str:
@@ -441,6 +455,49 @@ def schema(as_json: bool, only: tuple[str, ...]) -> None:
     click.echo(_dumps(tools))
 
 
+@main.command()
+@click.argument("plugin")
+@click.option(
+    "--examples",
+    default=25,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Hypothesis examples per entry property.",
+)
+@click.option(
+    "--days",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Mock days the periodic-job check runs.",
+)
+@_json_option
+def check(plugin: str, examples: int, days: float, as_json: bool) -> None:
+    """Check an installed plugin against the nekohooks contract (the contract kit).
+
+    Entries are called with arguments drawn from their schemas, lifecycles are run in every
+    order, periodic jobs run over days of mock time. Exit 1 if the plugin broke the contract.
+    """
+    _setup_logging(_verbosity(), default=logging.CRITICAL)  # the report says what went wrong
+    _require_plugin(plugin)
+    from .testing import check_plugin  # hypothesis and the kit load only for this command
+
+    report = check_plugin(plugin, max_examples=examples, days=days, raise_on_violation=False)
+    if as_json:
+        click.echo(_dumps(attrs.asdict(report) | {"ok": report.ok}))
+    elif report.ok:
+        click.echo(
+            f"plugin {plugin!r} kept the contract: {_count(report.entries, 'entry', 'entries')}"
+            f", {_count(report.jobs, 'periodic job')}, {report.examples} generated examples"
+        )
+    else:
+        click.echo(f"plugin {plugin!r} broke the contract:", err=True)
+        for violation in report.violations:
+            click.echo(f"  - {violation}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
 # ---- run ---------------------------------------------------------------------------------------
 
 
@@ -573,12 +630,10 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
     config = _host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
     verbosity = _verbosity()
-    if live_on:
-        level = max(logging.DEBUG, logging.INFO - 10 * verbosity)
+    if live_on:  # log lines print above the live table
         handler = RichHandler(console=console, show_path=False)
-        logging.basicConfig(
-            level=level, format="%(name)s: %(message)s", handlers=[handler], force=True
-        )
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        _setup_logging(verbosity, default=logging.INFO, handler=handler)
     else:
         _setup_logging(verbosity, default=logging.INFO)
 

@@ -175,6 +175,16 @@ def test_call_streams_generator_items(venv: TempVenv, tmp_path: Path) -> None:
     assert json.loads(as_json.stdout) == [{"i": 0}, {"i": 1}]
 
 
+def test_check_reports_a_broken_plugin_and_exits_1(venv: TempVenv, tmp_path: Path) -> None:
+    proc = neko(tmp_path, "check", "crashy", "--examples", "3", python=venv.python)
+    assert proc.returncode == 1
+    assert "plugin 'crashy' broke the contract:" in proc.stderr
+    assert "did not start: startup failed: RuntimeError: no database" in proc.stderr
+    as_json = neko(tmp_path, "check", "crashy", "--examples", "3", "--json", python=venv.python)
+    report = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and report["ok"] is False and report["plugin"] == "crashy"
+
+
 # ---- call ----------------------------------------------------------------------------------------
 
 
@@ -238,7 +248,18 @@ def test_call_unknown_targets(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "'hello' is not PLUGIN.ENTRY" in proc.stderr
 
 
-# ---- info, schema, usage -------------------------------------------------------------------------
+# ---- info, schema, check, usage ------------------------------------------------------------------
+
+
+def test_check_runs_the_contract_kit_on_an_installed_plugin(tmp_path: Path) -> None:
+    proc = neko(tmp_path, "check", "hello", "--examples", "5", "--days", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("plugin 'hello' kept the contract: 1 entry, 1 periodic job, ")
+    assert proc.stderr == ""  # the plugin's own log stays quiet unless -v
+    proc = neko(tmp_path, "check", "nope")
+    assert proc.returncode == 1 and "no installed plugin 'nope'" in proc.stderr
+    proc = neko(tmp_path, "check", "hello", "--examples", "0")
+    assert proc.returncode == 2 and "--examples" in proc.stderr
 
 
 def test_info_shows_each_entrys_parameters(tmp_path: Path) -> None:
@@ -285,7 +306,7 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
 def test_help_lists_every_command(tmp_path: Path) -> None:
     proc = neko(tmp_path, "--help")
     assert proc.returncode == 0
-    for command in ("call", "info", "list", "new", "run", "schema"):
+    for command in ("call", "check", "info", "list", "new", "run", "schema"):
         assert f"  {command} " in proc.stdout
 
 
