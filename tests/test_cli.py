@@ -93,49 +93,39 @@ def test_disabled_plugins_are_listed_as_disabled(tmp_path: Path) -> None:
 ISOLATED = {"NEKO_LOAD_PLUGINS": "broken,crashy,counter,hello"}
 
 
+CASES = {
+    "neko_broken.py": "import no_such_module_anywhere\n",
+    "neko_crashy.py": """
+        from nekohooks import NekoPluginBase
+
+        class Crashy(NekoPluginBase):
+            async def startup(self):
+                raise RuntimeError("no database")
+        """,
+    "neko_counter.py": """
+        from nekohooks import NekoPluginBase, plugin_entry
+
+        class Counter(NekoPluginBase):
+            @plugin_entry(id="count")
+            def count(self, n: int):
+                for i in range(n):
+                    yield {"i": i}
+        """,
+}
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
-    """A venv with the examples plus three wheels: one that cannot be imported, one whose
-    startup raises, and one with a generator entry."""
+    """A venv with the examples plus one distribution of three plugins: one that cannot be
+    imported, one whose startup raises, and one with a generator entry."""
     root = tmp_path_factory.mktemp("cli-venv")
     env = TempVenv(root / "venv")
-    broken = build_wheel(
-        root / "dist",
-        "neko-broken",
-        {"neko_broken.py": "import no_such_module_anywhere\n"},
-        entry_points={"broken": "neko_broken"},
-    )
-    crashy = build_wheel(
-        root / "dist",
-        "neko-crashy",
-        {
-            "neko_crashy.py": """
-            from nekohooks import NekoPluginBase
-
-            class Crashy(NekoPluginBase):
-                async def startup(self):
-                    raise RuntimeError("no database")
-            """
-        },
-        entry_points={"crashy": "neko_crashy:Crashy"},
-    )
-    counter = build_wheel(
-        root / "dist",
-        "neko-counter",
-        {
-            "neko_counter.py": """
-            from nekohooks import NekoPluginBase, plugin_entry
-
-            class Counter(NekoPluginBase):
-                @plugin_entry(id="count")
-                def count(self, n: int):
-                    for i in range(n):
-                        yield {"i": i}
-            """
-        },
-        entry_points={"counter": "neko_counter:Counter"},
-    )
-    env.install(broken, crashy, counter)
+    entry_points = {
+        "broken": "neko_broken",
+        "crashy": "neko_crashy:Crashy",
+        "counter": "neko_counter:Counter",
+    }
+    env.install(build_wheel(root, "neko-cli-cases", CASES, entry_points=entry_points))
     return env
 
 
@@ -144,7 +134,9 @@ def test_list_strict_exits_1_naming_the_failed_plugins(venv: TempVenv, tmp_path:
     assert proc.returncode == 1
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
     assert rows["broken"]["status"] == "failed-to-load"
-    assert rows["broken"]["distribution"] == "neko-broken" and rows["broken"]["phase"] == "import"
+    assert (
+        rows["broken"]["distribution"] == "neko-cli-cases" and rows["broken"]["phase"] == "import"
+    )
     assert "no_such_module_anywhere" in rows["broken"]["error"]
     assert rows["crashy"]["status"] == "restarting"
     assert rows["crashy"]["error"] == "RuntimeError: no database"
