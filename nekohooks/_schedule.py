@@ -211,7 +211,7 @@ class _Runs:
 
     async def _run(self) -> None:
         state = self.state
-        error: Exception | None = None
+        error: BaseException | None = None
         try:
             with trio.move_on_after(math.inf if self.timeout is None else self.timeout) as scope:
                 await self.run_once()
@@ -220,7 +220,7 @@ class _Runs:
                 error = TimeoutError(f"periodic run timed out after {self.timeout:g}s")
             else:
                 state.completed += 1
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # plugin code: contained
             state.failures += 1
             error = exc
         finally:
@@ -278,7 +278,8 @@ async def run_schedule(
     """Run ``await run_once()`` on ``schedule`` until cancelled, counting everything in ``state``.
 
     Each run is a child task; a tick while a run is still going is skipped, and ticks missed by
-    a late wake are folded into one run. A run that raises an ``Exception`` is counted as a
+    a late wake are folded into one run. A run that raises (an ``Exception``, ``SystemExit`` or
+    ``KeyboardInterrupt``: plugin code must not end the host) is counted as a
     failure; a run longer than ``timeout`` seconds is cancelled and counted as a timeout, with a
     ``TimeoutError`` as its error. Either way the error is stored in ``state.last_error``, passed
     to ``on_error``, and the schedule goes on.
