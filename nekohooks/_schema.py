@@ -132,7 +132,12 @@ class ArgumentValidator:
                 if name not in self._properties:
                     known = ", ".join(sorted(self._properties)) or "none"
                     self._fail(f"unknown argument {name!r} (accepted: {known})", name)
-        error = jsonschema.exceptions.best_match(self._validator.iter_errors(dict(arguments)))
+        try:
+            error = jsonschema.exceptions.best_match(self._validator.iter_errors(dict(arguments)))
+        except (RecursionError, ValueError, TypeError, ArithmeticError) as exc:
+            # Input past what validation can handle: 4300-digit integers, deep nesting,
+            # non-string keys, Decimal('NaN') in comparisons.
+            self._fail(f"arguments cannot be validated: {type(exc).__name__}", None)
         if error is not None:
             path = list(error.absolute_path)
             argument = str(path[0]) if path else None
