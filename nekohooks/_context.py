@@ -8,6 +8,7 @@ another plugin's folder, store or client.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -158,6 +159,8 @@ class PluginContext:
         self._http: httpx.AsyncClient | None = None
         self._store: PluginStore | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(home, ".plugin.toml.*")
+        _remove_leftovers(self.data_dir / "downloads", ".download-*")
         if not self.config_path.exists() and defaults_package:
             _install_defaults(defaults_package, self.config_path)
         self.config: dict[str, Any] = _read_config(name, self.config_path)
@@ -204,6 +207,13 @@ class PluginContext:
                 await self._store.aclose()
 
 
+def _remove_leftovers(folder: Path, pattern: str) -> None:
+    """Delete temp files a killed process left behind (an interrupted copy or download)."""
+    for leftover in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
 def _install_defaults(package: str, target: Path) -> None:
     """Copy ``plugin.toml`` bundled in ``package`` to ``target`` atomically (temp + rename)."""
     try:
@@ -231,5 +241,7 @@ def _read_config(plugin: str, path: Path) -> dict[str, Any]:
         return {}
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"corrupt plugin.toml: {exc}", path=path, plugin=plugin) from exc
+    except (ValueError, RecursionError, OSError) as exc:  # TOMLDecodeError, UnicodeDecodeError,
+        # an integer past int's digit limit, nesting past the recursion limit
+        text = str(exc) or type(exc).__name__
+        raise ConfigError(f"corrupt plugin.toml: {text}", path=path, plugin=plugin) from exc
