@@ -116,6 +116,10 @@ def safe_path(root: Path, name: str, *, plugin: str) -> Path:
 
     if not name or "\x00" in name:
         raise refuse("empty or contains NUL")
+    try:
+        os.fsencode(name)
+    except UnicodeError:
+        raise refuse("not representable on this file system") from None
     win = PureWindowsPath(name)
     if Path(name).is_absolute() or win.is_absolute() or win.drive or name.startswith(("/", "\\")):
         raise refuse("absolute path")
@@ -125,11 +129,15 @@ def safe_path(root: Path, name: str, *, plugin: str) -> Path:
     base = root.resolve()
     target = base.joinpath(*parts)
     probe = base
-    for part in parts:
-        probe = probe / part
-        if probe.is_symlink():
-            raise refuse("goes through a symlink")
-    if not target.resolve().is_relative_to(base):
+    try:
+        for part in parts:
+            probe = probe / part
+            if probe.is_symlink():
+                raise refuse("goes through a symlink")
+        inside = target.resolve().is_relative_to(base)
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise refuse(exc.strerror or type(exc).__name__) from None
+    if not inside:
         raise refuse("escapes the folder")
     return target
 
