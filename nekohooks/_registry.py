@@ -9,6 +9,7 @@ it was.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,9 +32,16 @@ from ._model import EntrySpec, LoadFailure, PluginInfo
 __all__ = ["LoadedPlugin", "Registry", "valid_plugin_name"]
 
 
+_PLUGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+
+
 def valid_plugin_name(name: str) -> bool:
-    """Plugin names are entry-point names without dots (entries are ``<plugin>.<entry>``)."""
-    return bool(name) and "." not in name and name.isprintable() and not name.isspace()
+    """Plugin names are 1-64 ASCII letters, digits, ``_`` and ``-`` (not first).
+
+    No dots (entries are addressed ``<plugin>.<entry>``) and no path characters: the name is
+    also the plugin's folder, ``<home>/plugins/<name>``, which must not alias another's.
+    """
+    return _PLUGIN_NAME.fullmatch(name) is not None
 
 
 class ClassPlugin:
@@ -89,7 +97,10 @@ class Registry:
             return PluginLoadError(name, message, phase=phase)
 
         if not valid_plugin_name(name):
-            raise fail("validate", f"invalid plugin name {name!r} (no dots, not empty)")
+            raise fail(
+                "validate",
+                f"invalid plugin name {name!r}: use 1-64 letters, digits, '_' and '-'",
+            )
         if name in self.plugins:
             other = self.plugins[name].info.distribution or "another plugin"
             raise fail("register", f"duplicate plugin name: already provided by {other}")
