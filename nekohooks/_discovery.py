@@ -14,8 +14,11 @@ next plugin is tried; pluggy's ``load_setuptools_entrypoints`` would stop at the
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable
 
 import attrs
 import importlib_metadata
@@ -30,6 +33,8 @@ from ._registry import Registry
 __all__ = ["ENTRY_POINT_GROUP", "Candidate", "PluginFilter", "load_plugins", "scan"]
 
 ENTRY_POINT_GROUP = "neko.plugins"
+
+log = logging.getLogger("nekohooks.discovery")
 
 
 @attrs.frozen
@@ -94,9 +99,12 @@ def _split(text: str) -> set[str]:
 
 
 def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
-    """Every entry point in ``group``, sorted by (name, distribution); imports nothing."""
+    """Every entry point in ``group``, sorted by (name, distribution); imports nothing.
+
+    A distribution whose metadata cannot be read is logged and skipped; the others are found.
+    """
     found = []
-    for ep in importlib_metadata.entry_points(group=group):
+    for ep in _entry_points(group):
         dist = ep.dist
         found.append(
             Candidate(
@@ -111,14 +119,107 @@ def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
     return found
 
 
+def _entry_points(group: str) -> list[importlib_metadata.EntryPoint]:
+    try:
+        return list(importlib_metadata.entry_points(group=group))
+    except Exception:  # one distribution's metadata is broken: read them one by one
+        pass
+    found: list[importlib_metadata.EntryPoint] = []
+    seen: set[str] = set()
+    for dist in importlib_metadata.distributions():
+        try:
+            key = canonicalize_name(dist.name)
+            if key in seen:  # the first on sys.path wins, as in entry_points()
+                continue
+            seen.add(key)
+            found.extend(dist.entry_points.select(group=group))
+        except Exception as exc:
+            log.error("skipping the distribution at %s: %s", dist.locate_file(""), exc)
+    return found
+
+
+@attrs.define
+class _Import:
+    """One import handed to the worker thread, and its outcome."""
+
+    load: Callable[[], object]
+    done: threading.Event = attrs.field(factory=threading.Event)
+    value: object = None
+    error: BaseException | None = None
+
+
+class _Importer:
+    """Imports entry points on a worker thread, so one that hangs at import is abandoned.
+
+    One daemon thread serves the imports in turn; when an import outlives ``timeout``, that
+    thread is left to it (it ends if the import ever returns) and a fresh one takes the next.
+    """
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self._jobs: queue.SimpleQueue[_Import | None] | None = None
+
+    def load(self, entry_point: importlib_metadata.EntryPoint) -> object:
+        """``entry_point.load()``; raises what it raised, or ``TimeoutError``."""
+        if self.timeout is None:
+            return entry_point.load()
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            threading.Thread(
+                target=_serve_imports, args=(self._jobs,), name="neko-import", daemon=True
+            ).start()
+        job = _Import(entry_point.load)
+        self._jobs.put(job)
+        if not job.done.wait(self.timeout):
+            self.close()  # the stuck thread ends if its import ever returns
+            raise TimeoutError(f"import timed out after {self.timeout:g}s; abandoned")
+        if job.error is not None:
+            raise job.error
+        return job.value
+
+    def close(self) -> None:
+        """Let the worker thread end (after the import it is doing, if any)."""
+        if self._jobs is not None:
+            self._jobs.put(None)
+            self._jobs = None
+
+
+def _serve_imports(jobs: queue.SimpleQueue[_Import | None]) -> None:
+    while (job := jobs.get()) is not None:
+        try:
+            job.value = job.load()
+        except BaseException as exc:  # handed to the waiting thread
+            job.error = exc
+        job.done.set()
+
+
 def load_plugins(
     registry: Registry,
     candidates: Iterable[Candidate],
     *,
     plugin_filter: PluginFilter = PluginFilter(),
     version: str,
+    import_timeout: float | None = None,
 ) -> None:
-    """Import and register each permitted candidate; record every failure and go on."""
+    """Import and register each permitted candidate; record every failure and go on.
+
+    With ``import_timeout`` (seconds), imports run on a worker thread and one that takes
+    longer is abandoned and recorded as failed (phase ``import``).
+    """
+    importer = _Importer(import_timeout)
+    try:
+        _load_each(registry, candidates, plugin_filter, version, importer)
+    finally:
+        importer.close()
+
+
+def _load_each(
+    registry: Registry,
+    candidates: Iterable[Candidate],
+    plugin_filter: PluginFilter,
+    version: str,
+    importer: _Importer,
+) -> None:
     for cand in candidates:
         if not plugin_filter.permits(cand.name):
             registry.disabled.append(cand.name)
@@ -138,7 +239,7 @@ def load_plugins(
             record("version", problem)
             continue
         try:
-            obj = cand.entry_point.load()
+            obj = importer.load(cand.entry_point)
         except BaseException as exc:
             record("import", f"{type(exc).__name__}: {exc}")
             continue

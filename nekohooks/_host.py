@@ -333,7 +333,13 @@ async def open_host(
     config = config or HostConfig()
     registry = Registry()
     if plugins is None:
-        load_plugins(registry, scan(), plugin_filter=config.plugin_filter, version=__version__)
+        load_plugins(
+            registry,
+            scan(),
+            plugin_filter=config.plugin_filter,
+            version=__version__,
+            import_timeout=config.limits.startup_timeout,
+        )
     else:
         for name, obj in plugins.items():
             if not config.plugin_filter.permits(name):
