@@ -342,7 +342,7 @@ class PluginRunner:
             return await in_thread(functools.partial(func, **kwargs), self.limiter)
         if self.asyncio_thread is None:
             self.asyncio_thread = AsyncioThread(f"neko-asyncio-{self.name}")
-        return await self.asyncio_thread.run(func, **kwargs)
+        return await in_real_time(functools.partial(self.asyncio_thread.run, func, **kwargs))
 
     async def _guarded(self, spec: EntrySpec, step: Callable[[], Awaitable[Any]]) -> Any:
         """Run one step of an entry call under its timeout and the plugin's scope."""
@@ -452,14 +452,21 @@ def _autojumping() -> bool:
 
 
 async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any:
-    """Run ``fn()`` in a worker thread; on cancel the thread is abandoned (it keeps its slot).
+    """Run ``fn()`` in a worker thread; on cancel the thread is abandoned (it keeps its slot)."""
+    return await in_real_time(
+        functools.partial(trio.to_thread.run_sync, fn, abandon_on_cancel=True, limiter=limiter)
+    )
 
-    Under an autojumping ``MockClock`` a task waiting on a thread looks idle and the clock
-    would jump straight to any timeout; so there, the loop is kept busy while the thread works
-    and thread work takes real time, as it does in production.
+
+async def in_real_time(wait: Callable[[], Awaitable[Any]]) -> Any:
+    """``await wait()``, where the wait is for work outside trio (a thread, the asyncio loop).
+
+    Under an autojumping ``MockClock`` a task waiting on such work looks idle and the clock
+    would jump straight to any timeout; so there, the loop is kept busy meanwhile and outside
+    work takes real time, as it does in production.
     """
     if not _autojumping():
-        return await trio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+        return await wait()
     finished = False
 
     async def keep_busy() -> None:
@@ -469,12 +476,8 @@ async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any
     async with trio.open_nursery() as nursery:
         nursery.start_soon(keep_busy)
         try:
-            # Captured, so the thread's exception is not wrapped in the nursery's group.
-            result: outcome.Outcome[Any] = await outcome.acapture(
-                functools.partial(
-                    trio.to_thread.run_sync, fn, abandon_on_cancel=True, limiter=limiter
-                )
-            )
+            # Captured, so the work's exception is not wrapped in the nursery's group.
+            result: outcome.Outcome[Any] = await outcome.acapture(wait)
         finally:
             finished = True
     return result.unwrap()
