@@ -36,6 +36,10 @@ def _describe(exc: Exception) -> str:
     return f"unknown error: {exc}"
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 @neko_plugin
 class NetKit(NekoPluginBase):
     """HTTP helpers for chat users: fetch, post, retry, fetch many, download."""
@@ -56,8 +60,8 @@ class NetKit(NekoPluginBase):
     @plugin_entry(id="post", description="POST a JSON document given as text")
     async def post(self, url: str, data: str, **_: Any) -> str:
         try:
-            payload = json.loads(data)
-        except json.JSONDecodeError:
+            payload = json.loads(data, parse_constant=_no_constants)
+        except ValueError:  # JSONDecodeError, or NaN / Infinity, which JSON does not have
             return "invalid data: please provide valid JSON"
         try:
             response = await self.ctx.http.post(url, json=payload, timeout=10)
