@@ -60,8 +60,12 @@ elif mode == "nekohooks":
     candidates = eps = scan()
     t1 = time.perf_counter()
     registry = Registry()
-    load_plugins(
-        registry, candidates, plugin_filter=PluginFilter(names), version=nekohooks.__version__
+    load_plugins(  # as open_host calls it
+        registry,
+        candidates,
+        plugin_filter=PluginFilter(names),
+        version=nekohooks.__version__,
+        import_timeout=nekohooks.HostConfig().limits.startup_timeout,
     )
     assert not registry.failures, registry.failures
     n = len(registry.plugins)
@@ -90,7 +94,7 @@ PHASES = """
 import json, sys, time
 import importlib_metadata
 import nekohooks
-from nekohooks._discovery import PluginFilter, load_plugins, scan
+from nekohooks._discovery import _Importer, scan
 from nekohooks._registry import Registry
 
 out = {}
@@ -109,6 +113,12 @@ out["Candidate.supports (Requires-Dist)"] = time.perf_counter() - t
 t = time.perf_counter()
 objs = [cand.entry_point.load() for cand in candidates]
 out["entry_point.load()"] = time.perf_counter() - t
+importer = _Importer(30.0)  # open_host imports on a worker thread (bounded by startup_timeout)
+for cand in candidates:  # import them afresh, this time through the worker thread
+    sys.modules.pop(cand.entry_point.module)
+t = time.perf_counter()
+objs = [importer.load(cand.entry_point) for cand in candidates]
+out["same, on the import thread"] = time.perf_counter() - t
 registry = Registry()
 t = time.perf_counter()
 for cand, obj in zip(candidates, objs):
