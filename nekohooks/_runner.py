@@ -25,10 +25,8 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import outcome
 import trio
 import trio.lowlevel
-from trio.testing import MockClock
 
 from ._api import lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
@@ -36,6 +34,7 @@ from ._context import PluginContext
 from ._errors import EntryFailed, EntryTimeout, PluginUnavailable
 from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
 from ._schedule import JobState, run_schedule
+from ._threads import in_real_time, in_thread
 
 if TYPE_CHECKING:
     from ._host import Host
@@ -444,43 +443,6 @@ class _CallDeadlines:
             while self._ticks and self._ticks[0] <= now:
                 for scope in self._due.pop(heapq.heappop(self._ticks)):
                     scope.cancel()
-
-
-def _autojumping() -> bool:
-    clock = trio.lowlevel.current_clock()
-    return isinstance(clock, MockClock) and clock.autojump_threshold != float("inf")
-
-
-async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any:
-    """Run ``fn()`` in a worker thread; on cancel the thread is abandoned (it keeps its slot)."""
-    return await in_real_time(
-        functools.partial(trio.to_thread.run_sync, fn, abandon_on_cancel=True, limiter=limiter)
-    )
-
-
-async def in_real_time(wait: Callable[[], Awaitable[Any]]) -> Any:
-    """``await wait()``, where the wait is for work outside trio (a thread, the asyncio loop).
-
-    Under an autojumping ``MockClock`` a task waiting on such work looks idle and the clock
-    would jump straight to any timeout; so there, the loop is kept busy meanwhile and outside
-    work takes real time, as it does in production.
-    """
-    if not _autojumping():
-        return await wait()
-    finished = False
-
-    async def keep_busy() -> None:
-        while not finished:
-            await trio.lowlevel.checkpoint()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_busy)
-        try:
-            # Captured, so the work's exception is not wrapped in the nursery's group.
-            result: outcome.Outcome[Any] = await outcome.acapture(wait)
-        finally:
-            finished = True
-    return result.unwrap()
 
 
 def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:

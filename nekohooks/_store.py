@@ -8,6 +8,7 @@ the trio loop. A corrupt file is reported, never deleted or overwritten.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import trio
 
 from ._errors import StoreError
+from ._threads import in_real_time
 
 __all__ = ["PluginStore", "integrity_ok"]
 
@@ -75,7 +77,9 @@ class PluginStore:
             except sqlite3.Error as exc:
                 raise StoreError(self.plugin, f"store {self.path}: {exc}") from exc
 
-        return await trio.to_thread.run_sync(work, limiter=self._limiter)
+        return await in_real_time(
+            functools.partial(trio.to_thread.run_sync, work, limiter=self._limiter)
+        )
 
     def _check_key(self, key: object) -> str:
         if not isinstance(key, str) or not key:
