@@ -60,6 +60,8 @@ def is_transient(exc: BaseException) -> bool:
     """True for errors worth retrying: network errors, timeouts, HTTP 429 and 5xx."""
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code == 429 or exc.response.status_code >= 500
+    if isinstance(exc, httpx.UnsupportedProtocol):  # a bad URL: no retry will fix it
+        return False
     return isinstance(exc, httpx.TransportError | TimeoutError | ConnectionError)
 
 
