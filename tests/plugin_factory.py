@@ -76,7 +76,8 @@ class TempVenv:
             ).strip()
         )
         outer = sysconfig.get_path("purelib")
-        (site / "_neko_outer.pth").write_text(f"{outer}\n{REPO}\n")
+        # addsitedir, not a plain path line: the outer .pth files (editable installs) count too.
+        (site / "_neko_outer.pth").write_text(f"import site; site.addsitedir({outer!r})\n{REPO}\n")
         self.site = site
 
     def pip(self, *args: str) -> subprocess.CompletedProcess[str]:
