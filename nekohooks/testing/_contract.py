@@ -160,6 +160,12 @@ class _KitAbort(BaseException):
     """Injected into a stuck run's thread; nothing in a plugin or in trio catches it."""
 
 
+#: What is left of interrupted runs (their exception and traceback), kept for the life of the
+#: process: garbage-collecting an interrupted trio run runs its finalizers in whatever thread
+#: collects it, and they would tear down that thread's own trio run.
+_ABANDONED: list[object] = []
+
+
 def _run_watched(
     fn: Callable[[], Awaitable[T]], *, stall_timeout: float, clock: trio.testing.MockClock
 ) -> T:
@@ -183,6 +189,7 @@ def _run_watched(
     if thread.is_alive():
         where = _stuck_at(thread, roots[0] if roots else None)
         _interrupt(thread)
+        _ABANDONED.append(outcome)
         raise _Stalled(where)
     kind, value = outcome[0]
     if kind == "error":
@@ -415,6 +422,7 @@ class _LiveHost:
         if self._thread.is_alive():
             where = _stuck_at(self._thread, None)
             _interrupt(self._thread)
+            _ABANDONED.append(self)
             raise _Stalled(where)
 
 
@@ -523,7 +531,11 @@ class _Checker:
                     strategy = arguments.get(entry) or valid_arguments(spec.input_schema)
                     self._property(functools.partial(self._judge_valid, live, entry), strategy)
                 schema = spec.input_schema
-                if schema.get("properties") or schema.get("required"):
+                if (
+                    schema.get("properties")
+                    or schema.get("required")
+                    or schema.get("additionalProperties") is False
+                ):
                     self._property(
                         functools.partial(self._judge_invalid, live, entry),
                         invalid_arguments(schema),
