@@ -9,16 +9,18 @@ trio token. Entries are routed here when declared (``asyncio=True``) or detected
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import inspect
 import threading
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
+
+if TYPE_CHECKING:  # asyncio is imported when a plugin first needs its loop
+    import asyncio
 
 __all__ = ["AsyncioThread", "uses_asyncio"]
 
@@ -57,6 +59,8 @@ class AsyncioThread:
         self._thread: threading.Thread | None = None
 
     def _ensure(self) -> asyncio.AbstractEventLoop:
+        import asyncio
+
         if self._loop is None:
             loop = asyncio.new_event_loop()
             ready = threading.Event()
@@ -78,6 +82,8 @@ class AsyncioThread:
         On trio cancellation the asyncio task is cancelled and awaited (up to 5 s, shielded)
         before ``Cancelled`` propagates. Exceptions come back unchanged.
         """
+        import asyncio
+
         loop = self._ensure()
 
         async def wrapper() -> T:
@@ -103,6 +109,8 @@ class AsyncioThread:
 
     def close(self, timeout: float = 5.0) -> None:
         """Cancel what is left, stop the loop and join the thread. Idempotent."""
+        import asyncio
+
         loop, self._loop = self._loop, None
         if loop is None or self._thread is None:
             return

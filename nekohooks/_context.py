@@ -16,15 +16,17 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import trio
 
 from ._errors import ConfigError
 from ._net import download, make_http_client, safe_path
 from ._schedule import Every, JobState, run_schedule
 from ._store import PluginStore
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PluginContext", "PluginTasks"]
 

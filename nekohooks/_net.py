@@ -13,17 +13,17 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import httpx
 import tenacity
 import trio
 
 from ._errors import DownloadError, DownloadTooLarge, UnsafePath
 
+if TYPE_CHECKING:  # httpx is imported when first used: `neko --version` does not pay for it
+    import httpx
+
 __all__ = [
-    "DEFAULT_LIMITS",
-    "DEFAULT_TIMEOUT",
     "download",
     "is_transient",
     "make_http_client",
@@ -34,21 +34,17 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("nekohooks.retry")
 
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 
+def make_http_client(plugin: str) -> httpx.AsyncClient:
+    """A plugin's own ``httpx.AsyncClient``: 10 s timeouts (5 s to connect), at most 20
+    connections (10 kept alive), redirects followed, one connect retry."""
+    import httpx
 
-def make_http_client(
-    plugin: str,
-    *,
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    limits: httpx.Limits = DEFAULT_LIMITS,
-) -> httpx.AsyncClient:
-    """A plugin's own ``httpx.AsyncClient`` with explicit timeouts and connection limits."""
     from . import __version__
 
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
     return httpx.AsyncClient(
-        timeout=timeout,
+        timeout=httpx.Timeout(10.0, connect=5.0),
         limits=limits,
         follow_redirects=True,
         headers={"User-Agent": f"nekohooks/{__version__} (+plugin {plugin})"},
@@ -58,6 +54,8 @@ def make_http_client(
 
 def is_transient(exc: BaseException) -> bool:
     """True for errors worth retrying: network errors, timeouts, HTTP 429 and 5xx."""
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code == 429 or exc.response.status_code >= 500
     if isinstance(exc, httpx.UnsupportedProtocol):  # a bad URL: no retry will fix it
@@ -159,6 +157,8 @@ async def download(
     The name is checked before any request. On error or cancel the temp file is removed and
     an existing file of that name is left untouched.
     """
+    import httpx
+
     target = safe_path(root, filename, plugin=plugin)
     await trio.Path(target.parent).mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".download-")

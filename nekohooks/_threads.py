@@ -9,13 +9,13 @@ kept busy until the outside work is done.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import outcome
 import trio
 import trio.lowlevel
-from trio.testing import MockClock
 
 __all__ = ["in_real_time", "in_thread"]
 
@@ -24,8 +24,13 @@ T = TypeVar("T")
 
 def _autojumping() -> bool:
     """True under a ``MockClock`` that jumps ahead when the loop is idle."""
+    testing = sys.modules.get("trio.testing")  # not imported: no MockClock (and no pytest cost)
     clock = trio.lowlevel.current_clock()
-    return isinstance(clock, MockClock) and clock.autojump_threshold != float("inf")
+    return (
+        testing is not None
+        and isinstance(clock, testing.MockClock)
+        and clock.autojump_threshold != float("inf")
+    )
 
 
 async def in_thread(fn: Callable[[], Any], limiter: trio.CapacityLimiter) -> Any:
