@@ -70,12 +70,14 @@ class _Entry:
     def __init__(self, spec: EntrySpec, runner: PluginRunner) -> None:
         self.spec = spec
         self.runner = runner
-        validator = ArgumentValidator(runner.name, spec.id, dict(spec.input_schema))
         schema = spec.input_schema
-        # Skip validation of an empty call when nothing is required (the no-argument hot path).
-        self.check: Callable[[Mapping[str, Any]], None] | None = (
-            validator.validate if schema.get("required") or schema.get("properties") else None
-        )
+        self.check: Callable[[Mapping[str, Any]], None] | None = None
+        if schema.get("required") or schema.get("properties"):
+            self.check = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
+        elif schema.get("additionalProperties") is False:  # takes no arguments
+            validate = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
+            # the no-argument hot path: an empty call needs no validation
+            self.check = lambda arguments: validate(arguments) if arguments else None
 
 
 class _CoreHooks:

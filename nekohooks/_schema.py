@@ -12,20 +12,19 @@ exists to swallow host extras, and silently dropping a user's typo is a known pe
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Union
 
-import jsonschema
-
 from ._errors import InvalidArguments
 
 if typing.TYPE_CHECKING:
     from ._model import EntrySpec
 
-__all__ = ["ArgumentValidator", "schema_from_signature", "tool_definitions"]
+__all__ = ["ArgumentValidator", "schema_from_signature", "schema_problem", "tool_definitions"]
 
 JSONSchema = dict[str, Any]
 
@@ -108,13 +107,39 @@ def _json_safe(value: object) -> bool:
     return False
 
 
+_VALID_SCHEMAS: set[str] = set()
+
+
+def schema_problem(schema: Mapping[str, Any]) -> str | None:
+    """Why ``schema`` is not a valid JSON Schema (2020-12), or ``None`` if it is.
+
+    Each distinct schema is checked once per process: a thousand plugins with the same
+    entry signature pay for one meta-schema check.
+    """
+    import jsonschema
+
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        return f"not JSON: {exc}"
+    if key in _VALID_SCHEMAS:
+        return None
+    try:
+        jsonschema.Draft202012Validator.check_schema(dict(schema))
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    _VALID_SCHEMAS.add(key)
+    return None
+
+
 class ArgumentValidator:
     """Checks call arguments against one entry's schema before any plugin code runs."""
 
     __slots__ = ("_entry", "_plugin", "_properties", "_required", "_strict", "_validator")
 
     def __init__(self, plugin: str, entry: str, schema: JSONSchema) -> None:
-        jsonschema.Draft202012Validator.check_schema(schema)
+        import jsonschema  # here, not at import: `neko --version` never validates
+
         self._plugin = plugin
         self._entry = entry
         self._validator = jsonschema.Draft202012Validator(schema)
@@ -132,8 +157,10 @@ class ArgumentValidator:
                 if name not in self._properties:
                     known = ", ".join(sorted(self._properties)) or "none"
                     self._fail(f"unknown argument {name!r} (accepted: {known})", name)
+        from jsonschema.exceptions import best_match
+
         try:
-            error = jsonschema.exceptions.best_match(self._validator.iter_errors(dict(arguments)))
+            error = best_match(self._validator.iter_errors(dict(arguments)))
         except (RecursionError, ValueError, TypeError, ArithmeticError) as exc:
             # Input past what validation can handle: 4300-digit integers, deep nesting,
             # non-string keys, Decimal('NaN') in comparisons.

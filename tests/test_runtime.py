@@ -382,3 +382,28 @@ async def test_stream_yields_items_of_generator_entries(config, autojump_clock) 
         assert [i async for i in host.stream("g.count", n=3)] == [0, 1, 2]
         assert [i async for i in host.stream("g.sync_count", n=4)] == [0, 1, 2, 3]
         assert await host.call("g.count", n=2) == [0, 1]
+
+
+class BadSchema(NekoPluginBase):
+    @plugin_entry(id="x", input_schema={"type": "object", "properties": {"n": {"type": "integr"}}})
+    async def x(self, n):
+        return n
+
+
+class NoArguments(NekoPluginBase):
+    @plugin_entry(id="ping")
+    async def ping(self):
+        return "pong"
+
+
+async def test_a_bad_input_schema_fails_its_plugin_at_load_and_no_argument_entries_take_none(
+    config, autojump_clock
+) -> None:
+    plugins = {"bad": BadSchema, "ok": NoArguments}
+    async with open_host(config, plugins=plugins, watchdog=False) as host:
+        [failure] = host.failures
+        assert (failure.name, failure.phase) == ("bad", "validate")
+        assert "entry 'x' has an invalid input_schema" in failure.error
+        assert await host.call("ok.ping") == "pong"
+        with pytest.raises(InvalidArguments, match="unknown argument 'x'"):
+            await host.call("ok.ping", x=1)
