@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Iterable
 
 import attrs
 import importlib_metadata
@@ -46,11 +46,12 @@ class Candidate:
     distribution: str | None
     version: str | None
     entry_point: importlib_metadata.EntryPoint = attrs.field(eq=False, repr=False)
+    requires: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
+    """The distribution's ``Requires-Dist`` lines."""
 
     def supports(self, version: str) -> str | None:
         """Check the distribution's requirement on nekohooks; return the problem or ``None``."""
-        dist = self.entry_point.dist
-        for line in (dist.requires if dist is not None else None) or ():
+        for line in self.requires:
             try:
                 req = Requirement(line)
             except InvalidRequirement:
@@ -104,17 +105,20 @@ def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
     A distribution whose metadata cannot be read is logged and skipped; the others are found.
     """
     found = []
+    headers: dict[int, tuple[str | None, str | None, tuple[str, ...]]] = {}
     for ep in _entry_points(group):
         dist = ep.dist
-        found.append(
-            Candidate(
-                name=ep.name,
-                value=ep.value,
-                distribution=dist.name if dist is not None else None,
-                version=dist.version if dist is not None else None,
-                entry_point=ep,
-            )
-        )
+        requires: tuple[str, ...]
+        if dist is None:
+            name, version, requires = None, None, ()
+        elif id(dist) in headers:
+            name, version, requires = headers[id(dist)]
+        else:  # METADATA is parsed once per distribution, not per field
+            metadata = dist.metadata
+            name, version = metadata["Name"], metadata["Version"]
+            requires = tuple(metadata.get_all("Requires-Dist") or ())
+            headers[id(dist)] = name, version, requires
+        found.append(Candidate(ep.name, ep.value, name, version, ep, requires))
     found.sort(key=lambda c: (c.name, c.distribution or "", c.value))
     return found
 
@@ -138,61 +142,6 @@ def _entry_points(group: str) -> list[importlib_metadata.EntryPoint]:
     return found
 
 
-@attrs.define
-class _Import:
-    """One import handed to the worker thread, and its outcome."""
-
-    load: Callable[[], object]
-    done: threading.Event = attrs.field(factory=threading.Event)
-    value: object = None
-    error: BaseException | None = None
-
-
-class _Importer:
-    """Imports entry points on a worker thread, so one that hangs at import is abandoned.
-
-    One daemon thread serves the imports in turn; when an import outlives ``timeout``, that
-    thread is left to it (it ends if the import ever returns) and a fresh one takes the next.
-    """
-
-    def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
-        self._jobs: queue.SimpleQueue[_Import | None] | None = None
-
-    def load(self, entry_point: importlib_metadata.EntryPoint) -> object:
-        """``entry_point.load()``; raises what it raised, or ``TimeoutError``."""
-        if self.timeout is None:
-            return entry_point.load()
-        if self._jobs is None:
-            self._jobs = queue.SimpleQueue()
-            threading.Thread(
-                target=_serve_imports, args=(self._jobs,), name="neko-import", daemon=True
-            ).start()
-        job = _Import(entry_point.load)
-        self._jobs.put(job)
-        if not job.done.wait(self.timeout):
-            self.close()  # the stuck thread ends if its import ever returns
-            raise TimeoutError(f"import timed out after {self.timeout:g}s; abandoned")
-        if job.error is not None:
-            raise job.error
-        return job.value
-
-    def close(self) -> None:
-        """Let the worker thread end (after the import it is doing, if any)."""
-        if self._jobs is not None:
-            self._jobs.put(None)
-            self._jobs = None
-
-
-def _serve_imports(jobs: queue.SimpleQueue[_Import | None]) -> None:
-    while (job := jobs.get()) is not None:
-        try:
-            job.value = job.load()
-        except BaseException as exc:  # handed to the waiting thread
-            job.error = exc
-        job.done.set()
-
-
 def load_plugins(
     registry: Registry,
     candidates: Iterable[Candidate],
@@ -203,45 +152,29 @@ def load_plugins(
 ) -> None:
     """Import and register each permitted candidate; record every failure and go on.
 
-    With ``import_timeout`` (seconds), imports run on a worker thread and one that takes
-    longer is abandoned and recorded as failed (phase ``import``).
+    With ``import_timeout`` (seconds), the imports run in turn on a worker thread, and one
+    that takes longer is abandoned and recorded as failed (phase ``import``).
     """
-    importer = _Importer(import_timeout)
-    try:
-        _load_each(registry, candidates, plugin_filter, version, importer)
-    finally:
-        importer.close()
-
-
-def _load_each(
-    registry: Registry,
-    candidates: Iterable[Candidate],
-    plugin_filter: PluginFilter,
-    version: str,
-    importer: _Importer,
-) -> None:
+    permitted: list[Candidate] = []
+    claimed: dict[str, str | None] = {}
     for cand in candidates:
         if not plugin_filter.permits(cand.name):
             registry.disabled.append(cand.name)
-            continue
-
-        def record(phase: str, error: str, cand: Candidate = cand) -> None:
-            registry.failures.append(
-                LoadFailure(cand.name, cand.value, cand.distribution, cand.version, phase, error)
+        elif cand.name in claimed:
+            _record(
+                registry,
+                cand,
+                "register",
+                f"duplicate plugin name: already provided by {claimed[cand.name]}",
             )
-
-        if cand.name in registry.plugins:
-            other = registry.plugins[cand.name].info.distribution
-            record("register", f"duplicate plugin name: already provided by {other}")
-            continue
-        problem = cand.supports(version)
-        if problem is not None:
-            record("version", problem)
-            continue
-        try:
-            obj = importer.load(cand.entry_point)
-        except BaseException as exc:
-            record("import", f"{type(exc).__name__}: {exc}")
+        elif (problem := cand.supports(version)) is not None:
+            _record(registry, cand, "version", problem)
+        else:
+            claimed[cand.name] = cand.distribution
+            permitted.append(cand)
+    for cand, (obj, error) in zip(permitted, _import_all(permitted, import_timeout), strict=True):
+        if error is not None:
+            _record(registry, cand, "import", f"{type(error).__name__}: {error}")
             continue
         try:
             registry.add(
@@ -252,4 +185,78 @@ def _load_each(
                 version=cand.version,
             )
         except PluginLoadError as exc:
-            record(exc.phase or "register", exc.detail)
+            _record(registry, cand, exc.phase or "register", exc.detail)
+
+
+def _record(registry: Registry, cand: Candidate, phase: str, error: str) -> None:
+    registry.failures.append(
+        LoadFailure(cand.name, cand.value, cand.distribution, cand.version, phase, error)
+    )
+
+
+Imported = tuple[object, BaseException | None]
+
+
+def _import_all(candidates: list[Candidate], timeout: float | None) -> list[Imported]:
+    """Import each candidate's entry point, in order; ``(object, None)`` or ``(None, error)``.
+
+    With a ``timeout``, a worker thread imports them one after the other while this thread
+    only watches its progress (no hand-off per import). An import that makes no progress for
+    ``timeout`` seconds is abandoned with a ``TimeoutError``, and a fresh worker carries on
+    with the next; the stuck one stops if its import ever returns.
+    """
+    results: list[Imported] = [(None, None)] * len(candidates)
+    if timeout is None:
+        for i, cand in enumerate(candidates):
+            results[i] = _import_one(cand)
+        return results
+    start = 0
+    while start < len(candidates):
+        worker = _ImportWorker(candidates, results, start)
+        worker.start()
+        stuck_at = worker.watch(timeout)
+        if stuck_at is None:
+            break
+        results[stuck_at] = (None, TimeoutError(f"import timed out after {timeout:g}s; abandoned"))
+        start = stuck_at + 1
+    return results
+
+
+def _import_one(cand: Candidate) -> Imported:
+    try:
+        return cand.entry_point.load(), None
+    except BaseException as exc:  # a plugin's import may raise anything, SystemExit included
+        return None, exc
+
+
+class _ImportWorker(threading.Thread):
+    """Imports ``candidates[start:]`` into ``results`` until done or abandoned."""
+
+    def __init__(self, candidates: list[Candidate], results: list[Imported], start: int) -> None:
+        super().__init__(name="neko-import", daemon=True)
+        self.candidates, self.results = candidates, results
+        self.current = start
+        self.finished = threading.Event()
+        self.abandoned = threading.Event()
+
+    def run(self) -> None:
+        for i in range(self.current, len(self.candidates)):
+            if self.abandoned.is_set():
+                return
+            self.current = i
+            outcome = _import_one(self.candidates[i])
+            if self.abandoned.is_set():  # too late: this slot was given up on
+                return
+            self.results[i] = outcome
+        self.finished.set()
+
+    def watch(self, timeout: float) -> int | None:
+        """Wait until done (``None``), or return the index of an import stuck past ``timeout``."""
+        seen, since = self.current, time.monotonic()
+        while not self.finished.wait(min(0.05, timeout)):
+            if self.current != seen:
+                seen, since = self.current, time.monotonic()
+            elif time.monotonic() - since >= timeout:
+                self.abandoned.set()
+                return seen
+        return None
