@@ -155,11 +155,13 @@ def _run_host(config: HostConfig, body: Callable[[Host], Any]) -> Any:
 
 def _listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
     rows = []
+    plugins = host.plugins  # each is a fresh dict or list: take them once, not per row
+    failures = {f.name: f for f in host.failures}
     for status in host.statuses():
         if keep is not None and status.name not in keep:
             continue
-        info = host.plugins.get(status.name)
-        failure = next((f for f in host.failures if f.name == status.name), None)
+        info = plugins.get(status.name)
+        failure = failures.get(status.name)
         dist = info.distribution if info else failure.distribution if failure else None
         version = info.version if info else failure.version if failure else None
         rows.append(
