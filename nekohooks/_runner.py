@@ -22,6 +22,7 @@ import heapq
 import inspect
 import logging
 import math
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ log = logging.getLogger("nekohooks.runner")
 PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
 
 _END = object()
+_NO_ARGUMENTS: Mapping[str, Any] = types.MappingProxyType({})
 
 
 class _Crash(Exception):
@@ -315,7 +317,7 @@ class PluginRunner:
         func = self._bind(job.func, job.is_method, job.wants_ctx)
 
         async def run_once() -> object:
-            return await self._invoke(func, job.runs_on, {})
+            return await self._invoke(func, job.runs_on)
 
         def on_error(exc: BaseException) -> None:
             self.record_fault(f"periodic {job.id!r}", f"{type(exc).__name__}: {exc}")
@@ -332,9 +334,7 @@ class PluginRunner:
 
     # ---- calls --------------------------------------------------------------------------------
 
-    async def _invoke(
-        self, func: Callable[..., Any], runs_on: RunsOn, kwargs: Mapping[str, Any]
-    ) -> Any:
+    async def _invoke(self, func: Callable[..., Any], runs_on: RunsOn, /, **kwargs: Any) -> Any:
         if runs_on is RunsOn.TRIO:
             return await func(**kwargs)
         if runs_on is RunsOn.THREAD:
@@ -343,14 +343,20 @@ class PluginRunner:
             self.asyncio_thread = AsyncioThread(f"neko-asyncio-{self.name}")
         return await in_real_time(functools.partial(self.asyncio_thread.run, func, **kwargs))
 
-    async def _guarded(self, spec: EntrySpec, step: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one step of an entry call under its timeout and the plugin's scope."""
+    async def _guarded(
+        self,
+        spec: EntrySpec,
+        step: Callable[..., Awaitable[Any]],
+        arguments: Mapping[str, Any] = _NO_ARGUMENTS,
+    ) -> Any:
+        """``await step(**arguments)``, one step of an entry call, under its timeout and the
+        plugin's scope (stopping the plugin cancels it)."""
         timeout = spec.timeout or self.host.config.limits.entry_timeout
         scope = trio.CancelScope()
         calls = self._calls.add(scope, timeout)
         try:
             with scope:
-                return await step()
+                return await step(**arguments)
         except PLUGIN_FAULTS as exc:
             raise EntryFailed(self.name, spec.id, f"{type(exc).__name__}: {exc}") from exc
         finally:
@@ -362,9 +368,12 @@ class PluginRunner:
     async def call(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> Any:
         """Call entry ``spec`` once; see :meth:`Host.call` for the errors it raises."""
         handler = self.handlers[spec.id]
+        if spec.runs_on is RunsOn.TRIO and spec.kind is EntryKind.ASYNC:
+            return await self._guarded(spec, handler, arguments)  # the hot path: no wrappers
         if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
             return [item async for item in self.stream(spec, arguments)]
-        return await self._guarded(spec, lambda: self._invoke(handler, spec.runs_on, arguments))
+        step = functools.partial(self._invoke, handler, spec.runs_on)
+        return await self._guarded(spec, step, arguments)
 
     async def stream(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
         """Yield the items of a generator entry; each item has the entry's timeout."""
@@ -381,7 +390,8 @@ class PluginRunner:
                 with trio.CancelScope(shield=True):
                     await agen.aclose()
         elif spec.kind is EntryKind.SYNC_GEN:
-            gen = await self._guarded(spec, lambda: self._invoke(handler, RunsOn.THREAD, arguments))
+            step = functools.partial(self._invoke, handler, RunsOn.THREAD)
+            gen = await self._guarded(spec, step, arguments)
             try:
                 while True:
                     item = await self._guarded(spec, functools.partial(self._next_sync, gen))
