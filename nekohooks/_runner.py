@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 import trio.lowlevel
 
-from ._api import lifecycle_methods
+from ._api import NekoPluginBase, lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
 from ._context import PluginContext
 from ._errors import EntryFailed, EntryTimeout, PluginUnavailable
@@ -224,7 +224,10 @@ class PluginRunner:
         plugin_class = self.loaded.plugin_class
         try:
             if plugin_class is not None:
-                self.instance = await self._in_thread(plugin_class, ctx)
+                if plugin_class.__init__ is NekoPluginBase.__init__:  # type: ignore[misc]
+                    self.instance = plugin_class(ctx)  # the base's __init__ only stores ctx
+                else:  # its own __init__ may block (files, sockets): in a thread
+                    self.instance = await self._in_thread(plugin_class, ctx)
                 self._constructed = True
                 hooks = lifecycle_methods(self.instance, "startup")
             else:
