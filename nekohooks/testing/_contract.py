@@ -544,11 +544,17 @@ class _Checker:
             self._blocks(live.harness)
 
     def _property(
-        self, judge: Callable[[Arguments], str | None], strategy: st.SearchStrategy[Arguments]
+        self,
+        judge: Callable[[T], str | None],
+        strategy: st.SearchStrategy[T],
+        settings: hypothesis.settings | None = None,
     ) -> None:
-        @self.settings
+        """Check ``judge(example) is None`` for hypothesis's examples; record the minimal
+        failing one's problem as a violation."""
+
+        @settings or self.settings
         @hypothesis.given(strategy)
-        def prop(args: Arguments) -> None:
+        def prop(args: T) -> None:
             self.examples += 1
             problem = judge(args)
             if problem is not None:
@@ -670,18 +676,11 @@ class _Checker:
             self.settings, max_examples=max(3, self.settings.max_examples // 3)
         )
 
-        @settings
-        @hypothesis.given(st.lists(op, max_size=6))
-        def prop(ops: list[tuple[str, Any]]) -> None:
-            self.examples += 1
-            problem = self._trio(lambda: self._lifecycle(ops), IO_GRACE_CALLS)
-            if problem is not None:
-                raise _Broken(problem)
-
-        try:
-            prop()
-        except _Broken as broken:
-            self.fail(str(broken))
+        self._property(
+            lambda ops: self._trio(lambda: self._lifecycle(ops), IO_GRACE_CALLS),
+            st.lists(op, max_size=6),
+            settings,
+        )
 
     async def _lifecycle(self, ops: list[tuple[str, Any]]) -> str | None:
         tasks_before = _all_tasks()
