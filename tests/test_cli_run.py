@@ -7,14 +7,12 @@ import fcntl
 import logging
 import os
 import pty
-import queue
 import re
 import select
 import signal
 import struct
 import subprocess
 import termios
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 import trio
 import trio.testing
 from plugin_factory import TempVenv, build_wheel
+from processes import LineReader
 from rich.console import Console
 from test_cli import NEKO
 
@@ -34,44 +33,11 @@ def run_env(home: Path, **extra: str) -> dict[str, str]:
     return {**environ, "NEKO_HOME": str(home), **extra}
 
 
-class Lines:
-    """A subprocess stream read line by line in a thread, so a test can wait with a deadline."""
-
-    def __init__(self, stream: object) -> None:
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = 30) -> bool:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                return False
-            if line is None:
-                return False
-            self.seen.append(line)
-            if text in line:
-                return True
-        return False
-
-    def rest(self, timeout: float = 10) -> str:
-        while self.wait_for("\0", timeout):
-            pass
-        return "".join(self.seen)
-
-
-def start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], Lines]:
+def start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], LineReader]:
     proc = subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
-    return proc, Lines(proc.stderr)
+    return proc, LineReader(proc.stderr)
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -86,15 +52,15 @@ def stop(proc: subprocess.Popen[str]) -> None:
 def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     proc, log = start([str(NEKO), "run", "--only", "hello,reminders"], run_env(tmp_path))
     try:
-        assert log.wait_for("hello: running (restarts 0"), log.rest()
-        assert log.wait_for("reminders: running"), log.rest()
+        assert log.wait_for("hello: running (restarts 0"), log.drain(10)
+        assert log.wait_for("reminders: running"), log.drain(10)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - started < 10
     finally:
         stop(proc)
-    text = log.rest()
+    text = log.drain(10)
     assert "signal 15: shutting down" in text and "neko: stopped" in text
     assert "netkit" not in text and "companion" not in text  # --only: never loaded
     assert "Traceback" not in text
@@ -150,14 +116,14 @@ def test_sigterm_during_startup_stops_the_started_plugins(venv: TempVenv, tmp_pa
     env = run_env(tmp_path, NEKO_LOAD_PLUGINS="slow,quick")
     proc, log = start([str(venv.python), "-m", "nekohooks.cli", "run"], env)
     try:
-        assert wait_for_file(tmp_path / "plugins" / "slow" / "started"), log.rest()
+        assert wait_for_file(tmp_path / "plugins" / "slow" / "started"), log.drain(10)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - started < 10
     finally:
         stop(proc)
-    assert "signal 15 during start-up: shutting down" in log.rest()
+    assert "signal 15 during start-up: shutting down" in log.drain(10)
     for plugin in ("slow", "quick"):  # both got their terminate
         assert (tmp_path / "plugins" / plugin / "terminated").exists()
 
@@ -167,7 +133,7 @@ def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
     env = run_env(tmp_path, NEKO_LOAD_PLUGINS="stubborn")
     proc, log = start([str(venv.python), "-m", "nekohooks.cli", "run"], env)
     try:
-        assert log.wait_for("stubborn: running"), log.rest()
+        assert log.wait_for("stubborn: running"), log.drain(10)
         proc.send_signal(signal.SIGINT)
         assert wait_for_file(tmp_path / "plugins" / "stubborn" / "terminating")
         assert proc.poll() is None  # the graceful shutdown waits on the hung terminate
@@ -177,7 +143,7 @@ def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
         assert time.monotonic() - started < 5
     finally:
         stop(proc)
-    assert "second signal: exiting now" in log.rest()
+    assert "second signal: exiting now" in log.drain(10)
 
 
 # ---- the real command on a terminal: the live table ---------------------------------------------

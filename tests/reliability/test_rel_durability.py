@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 import trio
-from relkit import LineReader, kill_quietly
+from processes import LineReader
+from relkit import kill_quietly
 
 from nekohooks import PluginStore
 from nekohooks._store import integrity_ok
