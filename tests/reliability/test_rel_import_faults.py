@@ -30,7 +30,8 @@ from typing import Any
 
 import pytest
 from plugin_factory import TempVenv, build_wheel
-from relkit import LineReader, kill_quietly
+from processes import LineReader
+from relkit import kill_quietly
 
 HEALTHY = """
 import trio
