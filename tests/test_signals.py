@@ -16,10 +16,17 @@ from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, serve
 class Stubborn(NekoPluginBase):
     async def terminate(self):
         print("terminating", flush=True)
-        await trio.sleep_forever()  # hangs well past the signal
+        if sys.argv[2] == "hang":
+            await trio.sleep_forever()  # hangs well past the signal, but can be cancelled
+        while True:
+            try:
+                await trio.sleep(1)
+            except trio.Cancelled:
+                continue  # swallows every cancellation: trio cannot stop this
 
 async def main():
-    config = HostConfig(home=sys.argv[1], limits=Limits(terminate_grace=60, shutdown_timeout=60))
+    grace, timeout = float(sys.argv[3]), float(sys.argv[4])
+    config = HostConfig(home=sys.argv[1], limits=Limits(terminate_grace=grace, shutdown_timeout=timeout))
     async with open_host(config, plugins={"stubborn": Stubborn}) as host:
         await serve(host, on_ready=lambda: print("ready", flush=True))
 
@@ -27,14 +34,30 @@ trio.run(main)
 """
 
 
-def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
+def start(home: Path, terminate: str, grace: float, timeout: float) -> subprocess.Popen[str]:
+    """The script above in a real process, once it is ready for signals."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT), str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(SCRIPT),
+            str(home),
+            terminate,
+            str(grace),
+            str(timeout),
+        ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
+    proc = start(tmp_path, "hang", grace=60, timeout=60)
+    assert proc.stdout is not None
     proc.send_signal(signal.SIGINT)
     assert proc.stdout.readline().strip() == "terminating"  # graceful shutdown began
     time.sleep(0.2)
@@ -45,41 +68,13 @@ def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
 
 
-DEAF = """
-import sys, trio
-from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, serve
-
-class Deaf(NekoPluginBase):
-    async def terminate(self):
-        print("terminating", flush=True)
-        while True:
-            try:
-                await trio.sleep(1)
-            except trio.Cancelled:
-                continue  # swallows every cancellation: trio cannot stop this
-
-async def main():
-    config = HostConfig(home=sys.argv[1], limits=Limits(terminate_grace=1, shutdown_timeout=2))
-    async with open_host(config, plugins={"deaf": Deaf}) as host:
-        await serve(host, on_ready=lambda: print("ready", flush=True))
-
-trio.run(main)
-"""
-
-
 def test_a_plugin_deaf_to_cancellation_cannot_hold_shutdown(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(DEAF), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().strip() == "ready"
+    proc = start(tmp_path, "deaf", grace=1, timeout=2)
+    assert proc.stderr is not None
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 1
     assert 7 <= time.monotonic() - started < 15  # shutdown_timeout 2 s + 5 s, then out
-    assert "shutdown did not finish within 7s (still stopping: deaf); exiting now" in (
+    assert "shutdown did not finish within 7s (still stopping: stubborn); exiting now" in (
         proc.stderr.read()
     )
