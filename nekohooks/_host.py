@@ -187,12 +187,7 @@ class Host:
         On cancel, the plugin code is cancelled too (a sync entry's thread is abandoned and
         keeps its worker slot until it returns). Generator entries return a list of items.
         """
-        # _lookup, inlined: this is the path every call takes
-        entry = self._entries.get(target)
-        if entry is None or entry.runner.state is not PluginState.RUNNING:
-            entry = self._lookup(target, arguments)  # raises the right error
-        elif entry.check is not None:
-            entry.check(arguments)
+        entry = self._lookup(target, arguments)
         if self._intercepted:
             call = EntryCall(entry.runner.name, entry.spec.id, arguments)
             invoke = self.registry.pm.hook.neko_entry_call(call=call)
