@@ -453,10 +453,16 @@ class _Checker:
     ) -> ContractReport:
         specs, jobs = self._load()
         if specs is not None:
-            self._guard("entry calls", lambda: self._check_entries(specs, arguments, skip))
+            # the valid arguments of each entry that is called: the caller's, else the schema's
+            called = {
+                entry: arguments.get(entry) or valid_arguments(spec.input_schema)
+                for entry, spec in specs.items()
+                if entry not in skip
+            }
+            self._guard("entry calls", lambda: self._check_entries(specs, called))
             checked = tuple(job for job in jobs if job.id not in skip)
             self._guard("periodic jobs", lambda: self._check_jobs(checked, days))
-            self._guard("lifecycle", lambda: self._check_lifecycle(specs, arguments, skip))
+            self._guard("lifecycle", lambda: self._check_lifecycle(called))
         return ContractReport(
             plugin=self._label,
             entries=tuple(specs or ()),
@@ -522,14 +528,13 @@ class _Checker:
     def _check_entries(
         self,
         specs: Mapping[str, EntrySpec],
-        arguments: Mapping[str, st.SearchStrategy[Arguments]],
-        skip: frozenset[str],
+        called: Mapping[str, st.SearchStrategy[Arguments]],
     ) -> None:
         with _LiveHost(self, specs) as live:
             for entry, spec in specs.items():
-                if entry not in skip:
-                    strategy = arguments.get(entry) or valid_arguments(spec.input_schema)
-                    self._property(functools.partial(self._judge_valid, live, entry), strategy)
+                if entry in called:
+                    judge = functools.partial(self._judge_valid, live, entry)
+                    self._property(judge, called[entry])
                 schema = spec.input_schema
                 if (
                     schema.get("properties")
@@ -651,25 +656,14 @@ class _Checker:
 
     # -- 3. lifecycles leave nothing behind
 
-    def _check_lifecycle(
-        self,
-        specs: Mapping[str, EntrySpec],
-        arguments: Mapping[str, st.SearchStrategy[Arguments]],
-        skip: frozenset[str],
-    ) -> None:
-        callable_entries = [e for e in specs if e not in skip]
+    def _check_lifecycle(self, called: Mapping[str, st.SearchStrategy[Arguments]]) -> None:
         op = st.one_of(
             st.tuples(st.just("advance"), st.sampled_from([0.5, 61.0, 3600.0, 86400.0])),
             st.tuples(st.just("stop"), st.none()),
             st.tuples(st.just("restart"), st.none()),
             *(
-                st.tuples(
-                    st.just("call"),
-                    st.tuples(
-                        st.just(e), arguments.get(e) or valid_arguments(specs[e].input_schema)
-                    ),
-                )
-                for e in callable_entries
+                st.tuples(st.just("call"), st.tuples(st.just(entry), strategy))
+                for entry, strategy in called.items()
             ),
         )
         settings = hypothesis.settings(

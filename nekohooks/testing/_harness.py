@@ -83,9 +83,10 @@ class PluginHarness:
 
     def wall_time(self) -> float:
         """The harness's wall clock (epoch seconds), which cron schedules follow."""
-        return self._wall_start + trio.current_time()
+        return self._wall_offset + trio.current_time()
 
-    _wall_start: float = DEFAULT_WALL_START
+    _wall_offset: float = DEFAULT_WALL_START
+    """Wall-clock epoch seconds at trio time 0."""
 
 
 @asynccontextmanager
@@ -133,7 +134,7 @@ async def open_harness(
     for logger in loggers:
         logger.addHandler(capture)
         logger.setLevel(logging.DEBUG)
-    start = trio.current_time()
+    wall_offset = wall_start - trio.current_time()  # the wall clock starts at wall_start now
 
     def sink(source: str, target: str, body: Any) -> None:
         messages.append(Message(source, target, body))
@@ -142,13 +143,11 @@ async def open_harness(
         async with open_host(
             config,
             plugins=plugins,
-            wall_clock=lambda: wall_start + trio.current_time() - start,
+            wall_clock=lambda: wall_offset + trio.current_time(),
             message_sink=sink,
             watchdog=watchdog,
         ) as host:
-            harness = PluginHarness(
-                host, name, clock, messages, records, wall_start=wall_start - start
-            )
+            harness = PluginHarness(host, name, clock, messages, records, wall_offset=wall_offset)
             for failure in host.failures:
                 raise NekoError(f"plugin {name!r} could not be loaded: {failure}")
             if name not in host.runners:
