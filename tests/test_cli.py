@@ -111,6 +111,31 @@ CASES = {
                 for i in range(n):
                     yield {"i": i}
         """,
+    "neko_odd.py": """
+        import trio
+        from nekohooks import NekoPluginBase, plugin_entry
+
+        class Odd(NekoPluginBase):
+            @plugin_entry(id="opaque")
+            def opaque(self):
+                return object()
+
+            @plugin_entry(id="deaf", timeout=2)
+            async def deaf(self):
+                while True:  # swallows the timeout's cancellation: it never unwinds
+                    try:
+                        await trio.sleep(10)
+                    except trio.Cancelled:
+                        pass
+
+            @plugin_entry(id="grow")
+            def grow(self, n: int):
+                return len(bytearray(n))
+
+            @plugin_entry(id="fail")
+            def fail(self):
+                return 1 / 0
+        """,
 }
 
 
@@ -124,6 +149,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
         "broken": "neko_broken",
         "crashy": "neko_crashy:Crashy",
         "counter": "neko_counter:Counter",
+        "odd": "neko_odd:Odd",
     }
     env.install(build_wheel(root, "neko-cli-cases", CASES, entry_points=entry_points))
     return env
@@ -177,6 +203,17 @@ def test_check_reports_a_broken_plugin_and_exits_1(venv: TempVenv, tmp_path: Pat
     assert as_json.returncode == 1 and report["ok"] is False and report["plugin"] == "crashy"
 
 
+def test_call_refuses_a_result_that_is_not_json(venv: TempVenv, tmp_path: Path) -> None:
+    for extra in ([], ["--json"]):
+        proc = neko(tmp_path, "call", "odd.opaque", *extra, python=venv.python)
+        assert proc.returncode == 1, proc.stdout
+        assert proc.stdout == ""
+        assert proc.stderr.startswith(
+            "Error: plugin 'odd': entry 'opaque' returned a value that is not JSON: "
+            "<object object at 0x"
+        )
+
+
 # ---- call ----------------------------------------------------------------------------------------
 
 
@@ -224,8 +261,14 @@ def test_call_with_a_bad_argument_names_it_and_fails(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "argument 'seconds': '7777" in proc.stderr
 
 
-def test_call_args_json_and_pairs_combine(tmp_path: Path) -> None:
+def test_call_args_json_and_pairs_do_not_mix_and_keys_do_not_repeat(tmp_path: Path) -> None:
     proc = neko(tmp_path, "call", "reminders.countdown", "--args", '{"seconds": 9}', "target=x")
+    assert proc.returncode == 2
+    assert "either as key=value pairs or as one --args JSON object, not both" in proc.stderr
+    proc = neko(tmp_path, "call", "hello.greet", "name=Oslo", "name=Bergen")
+    assert proc.returncode == 2
+    assert "'name' is given twice (name=Oslo and name=Bergen)" in proc.stderr
+    proc = neko(tmp_path, "call", "reminders.countdown", "--args", '{"seconds": 9}')
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "9s countdown started!\n"
 

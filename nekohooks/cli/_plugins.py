@@ -12,7 +12,7 @@ import click
 from .._host import Host
 from .._model import EntryKind, PluginState
 from .._schema import tool_definitions
-from ._args import parse_args_json, parse_pairs, parse_value, split_target
+from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
 from ._oneshot import host_config, run_host
 from ._options import (
     check_only,
@@ -96,13 +96,19 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     JSON list with --json).
     """
     setup_logging(verbosity())
+    texts = parse_pairs(pairs, args_json=args_json)
     arguments = parse_args_json(args_json)
-    texts = parse_pairs(pairs)
     plugin = split_target(target)
     require_plugin(plugin)
 
     def show(item: Any, indent: int | None = 2) -> None:
-        click.echo(item if isinstance(item, str) else dumps(item, indent=indent))
+        if not_json(item):  # what the contract kit calls a violation is an error here too
+            entry = target.partition(".")[2] or target.partition("__")[2]
+            raise click.ClickException(
+                f"plugin {plugin!r}: entry {entry!r} returned a value that is not JSON: "
+                f"{item!r:.200}"
+            )
+        click.echo(item if isinstance(item, str) and not as_json else dumps(item, indent=indent))
 
     async def invoke(host: Host) -> Any:
         status = host.status(plugin)
@@ -119,10 +125,7 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
                 show(item, indent=None)  # one line per item
             return None
         result = await host.call(target, **arguments)
-        if as_json:
-            click.echo(dumps(result, indent=None))
-        else:
-            show(result)
+        show(result, indent=None if as_json else 2)
         return None
 
     run_host(host_config(frozenset({plugin})), invoke)
