@@ -290,7 +290,10 @@ def test_check_runs_the_contract_kit_on_an_installed_plugin(tmp_path: Path) -> N
     proc = neko(tmp_path, "check", "hello", "--examples", "5", "--days", "1")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("plugin 'hello' kept the contract: 1 entry, 1 periodic job, ")
-    assert proc.stderr == ""  # the plugin's own log stays quiet unless -v
+    progress = proc.stderr.splitlines()  # one line as each check starts and ends; no plugin log
+    assert progress[:2] == ["[1/5] starts and stops", "[1/5] starts and stops: ok (0.0s)"]
+    assert progress[-1].startswith("[5/5] lifecycles leave nothing behind: ok (")
+    assert all(line.startswith("[") for line in progress), progress
     proc = neko(tmp_path, "check", "nope")
     assert proc.returncode == 1 and "no installed plugin 'nope'" in proc.stderr
     proc = neko(tmp_path, "check", "hello", "--examples", "0")

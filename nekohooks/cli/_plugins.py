@@ -158,21 +158,62 @@ def schema(as_json: bool, only: tuple[str, ...]) -> None:
     type=click.FloatRange(0, min_open=True),
     help="Mock days the periodic-job check runs.",
 )
+@click.option(
+    "--max-integer",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Bound for numbers an entry's schema leaves unbounded.",
+)
+@click.option(
+    "--memory",
+    "memory_mb",
+    default=512,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="MB",
+    help="Memory one generated example may use.",
+)
+@click.option(
+    "--example-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="Real time one generated example may take.",
+)
 @json_option
-def check(plugin: str, examples: int, days: float, as_json: bool) -> None:
+def check(
+    plugin: str,
+    examples: int,
+    days: float,
+    max_integer: int,
+    memory_mb: int,
+    example_timeout: float,
+    as_json: bool,
+) -> None:
     """Check an installed plugin against the nekohooks contract (the contract kit).
 
     Entries are called with arguments drawn from their schemas, lifecycles are run in every
-    order, periodic jobs run over days of mock time. Exit 1 if the plugin broke the contract.
+    order, periodic jobs run over days of mock time; each example runs under a memory and time
+    budget. Progress goes to stderr. Exit 1 if the plugin broke the contract.
     """
     setup_logging(verbosity(), default=logging.CRITICAL)  # the report says what went wrong
     require_plugin(plugin)
     try:  # hypothesis and the kit load only for this command, and only with the extra
-        from ..testing import check_plugin
+        from ..testing import Budget, check_plugin
     except ImportError as exc:  # one line saying what to install
         raise click.ClickException(str(exc)) from None
 
-    report = check_plugin(plugin, max_examples=examples, days=days, raise_on_violation=False)
+    budget = Budget(max_integer=max_integer, memory_mb=memory_mb, seconds=example_timeout)
+    report = check_plugin(
+        plugin,
+        max_examples=examples,
+        days=days,
+        budget=budget,
+        progress=lambda line: click.echo(line, err=True),
+        raise_on_violation=False,
+    )
     if as_json:
         click.echo(dumps(attrs.asdict(report) | {"ok": report.ok}))
     elif report.ok:

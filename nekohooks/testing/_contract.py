@@ -30,6 +30,7 @@ import json
 import math
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,15 +43,17 @@ import trio.lowlevel
 import trio.testing
 
 from .._config import Limits
+from .._discovery import scan
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
 from .._model import EntrySpec, JobSpec, PluginState
 from .._schedule import Cron, Every, next_fire
+from ._budget import Budget, Runaway, Worker, nothing_to_open
 from ._harness import PluginHarness, open_harness
 from ._probes import Resources, all_tasks, foreign_threads, open_fds, settled
 from ._strategies import invalid_arguments, valid_arguments
 from ._watched import IO_GRACE_CALLS, IO_GRACE_JOBS, LiveHost, Stalled, run_watched
 
-__all__ = ["ContractReport", "ContractViolation", "check_plugin"]
+__all__ = ["ContractPlan", "ContractReport", "ContractViolation", "check_plugin", "plan_contract"]
 
 T = TypeVar("T")
 Arguments = dict[str, Any]
@@ -92,9 +95,11 @@ def check_plugin(
     days: float = 3.0,
     block_threshold: float = 0.25,
     stall_timeout: float = 30.0,
+    budget: Budget | None = None,
     arguments: Mapping[str, st.SearchStrategy[Arguments]] | None = None,
     skip: Collection[str] = (),
     home: Path | None = None,
+    progress: Callable[[str], None] | None = None,
     raise_on_violation: bool = True,
 ) -> ContractReport:
     """Check ``plugin`` against the contract; raise :class:`ContractViolation` if it breaks it.
@@ -106,22 +111,85 @@ def check_plugin(
         third as many sequences).
       days: how much mock time the periodic-job check runs.
       block_threshold: the longest the plugin may hold the trio loop (real seconds).
-      stall_timeout: real seconds one run may take before it counts as stuck.
+      stall_timeout: real seconds starting or stopping the plugin may take before it counts
+        as stuck.
+      budget: how large generated arguments get and what one example may use (memory, real
+        time); see :class:`Budget` for the defaults. An example over budget is a violation
+        reported with its shrunk arguments.
       arguments: a strategy of valid argument dicts per entry id, replacing the one drawn from
         the schema (e.g. URLs of a local test server).
       skip: entry ids not to call (their invalid-argument check still runs) and periodic job
         ids whose timing not to check (e.g. jobs that wait on real network I/O).
       home: where plugin homes go (default: a fresh temporary folder).
+      progress: called with one line as each check starts and ends (``neko check`` prints them).
       raise_on_violation: ``False`` returns the report instead of raising.
+
+    Raises:
+      ContractViolation: the plugin broke the contract (unless ``raise_on_violation=False``).
+      LookupError: ``plugin`` names no installed plugin.
 
     Blocks the calling thread (it runs trio itself); call it from a plain ``def`` test.
     """
+    plan = plan_contract(
+        plugin,
+        name=name,
+        max_examples=max_examples,
+        days=days,
+        block_threshold=block_threshold,
+        stall_timeout=stall_timeout,
+        budget=budget,
+        arguments=arguments,
+        skip=skip,
+        home=home,
+    )
+    with plan:
+        for index, check in enumerate(plan.checks, 1):
+            began = time.monotonic()
+            if progress is not None:
+                progress(f"[{index}/{len(plan.checks)}] {check}")
+            found = plan.run(check, progress=progress)
+            if progress is not None:
+                verdict = f"{len(found)} violation(s)" if found else "ok"
+                progress(f"[{index}/{len(plan.checks)}] {check}: {verdict} ({_took(began)})")
+    report = plan.report()
+    if report.violations and raise_on_violation:
+        raise ContractViolation(report)
+    return report
+
+
+def plan_contract(
+    plugin: str | object,
+    *,
+    name: str | None = None,
+    max_examples: int = 25,
+    days: float = 3.0,
+    block_threshold: float = 0.25,
+    stall_timeout: float = 30.0,
+    budget: Budget | None = None,
+    arguments: Mapping[str, st.SearchStrategy[Arguments]] | None = None,
+    skip: Collection[str] = (),
+    home: Path | None = None,
+) -> ContractPlan:
+    """Load ``plugin`` once and list the contract's checks, to run one at a time.
+
+    Takes :func:`check_plugin`'s arguments. The pytest plugin makes each check a test item.
+
+    Raises:
+      LookupError: ``plugin`` names no installed plugin.
+    """
+    if isinstance(plugin, str):
+        installed = [candidate.name for candidate in scan()]
+        if plugin not in installed:
+            raise LookupError(
+                f"no installed plugin {plugin!r} (installed: {', '.join(installed) or 'none'})"
+            )
     checker = _Checker(
         plugin,
         name=name,
         home=home or Path(tempfile.mkdtemp(prefix="neko-contract-")),
         limits=Limits(block_threshold=block_threshold),
         stall_timeout=stall_timeout,
+        budget=budget or Budget(),
         settings=hypothesis.settings(
             max_examples=max_examples,
             deadline=None,
@@ -131,13 +199,72 @@ def check_plugin(
             suppress_health_check=list(hypothesis.HealthCheck),
         ),
     )
-    report = checker.run(days=days, arguments=arguments or {}, skip=frozenset(skip))
-    if report.violations and raise_on_violation:
-        raise ContractViolation(report)
-    return report
+    return checker.plan(days=days, arguments=arguments or {}, skip=frozenset(skip))
+
+
+@attrs.define(eq=False)
+class ContractPlan:
+    """The checks of one plugin's contract (made by :func:`plan_contract`), run one at a time.
+
+    Close it (or use it as a context manager) when done: the entry checks share one host.
+    """
+
+    _checker: _Checker
+    _steps: dict[str, Callable[[], None]]
+    _found: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+    @property
+    def plugin(self) -> str:
+        """The plugin's name."""
+        return self._checker.label
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The checks' names, in the order :func:`check_plugin` runs them."""
+        return tuple(self._steps)
+
+    def run(self, check: str, *, progress: Callable[[str], None] | None = None) -> tuple[str, ...]:
+        """Run ``check`` (once: a second call returns the first result); return its violations."""
+        if check not in self._found:
+            checker = self._checker
+            checker.progress = progress
+            before = len(checker.violations)
+            try:
+                self._steps[check]()
+            except Stalled as stalled:
+                checker.stalled(check, stalled)
+            finally:
+                checker.progress = None
+            self._found[check] = tuple(checker.violations[before:])
+        return self._found[check]
+
+    def close(self) -> None:
+        """Stop what the checks left running (the host the entry checks share)."""
+        self._checker.close()
+
+    def __enter__(self) -> ContractPlan:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def report(self) -> ContractReport:
+        """What the checks run so far found."""
+        checker = self._checker
+        return ContractReport(
+            plugin=checker.label,
+            entries=tuple(checker.specs or ()),
+            jobs=tuple(job.id for job in checker.jobs),
+            examples=checker.examples,
+            violations=tuple(checker.violations),
+        )
 
 
 # ---- the checks -----------------------------------------------------------------------------
+
+#: Examples over budget that one property re-runs while hypothesis shrinks them (and at most
+#: three time budgets' worth); past that, the smallest runaway found so far is reported.
+MAX_RUNAWAYS = 24
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -147,9 +274,13 @@ def _describe_error(exc: BaseException) -> str:
 def _json_ok(value: Any) -> bool:
     try:
         json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return False
     return True
+
+
+def _took(began: float) -> str:
+    return f"{time.monotonic() - began:.1f}s"
 
 
 @attrs.define
@@ -159,9 +290,14 @@ class _Checker:
     home: Path
     limits: Limits
     stall_timeout: float
+    budget: Budget
     settings: hypothesis.settings
     violations: list[str] = attrs.field(factory=list)
     examples: int = 0
+    specs: dict[str, EntrySpec] | None = None
+    jobs: tuple[JobSpec, ...] = ()
+    progress: Callable[[str], None] | None = None
+    entry_worker: Worker | None = None
 
     def harness(self) -> contextlib.AbstractAsyncContextManager[PluginHarness]:
         return open_harness(self.plugin, name=self.name, home=self.home, limits=self.limits)
@@ -170,46 +306,62 @@ class _Checker:
         if text not in self.violations:
             self.violations.append(text)
 
-    def run(
+    def plan(
         self,
         *,
         days: float,
         arguments: Mapping[str, st.SearchStrategy[Arguments]],
         skip: frozenset[str],
-    ) -> ContractReport:
-        specs, jobs = self._load()
+    ) -> ContractPlan:
+        self.specs, self.jobs = self._load()
+        loaded = tuple(self.violations)
+        self.violations.clear()  # the first check reports them
+
+        def starts_and_stops() -> None:
+            for violation in loaded:
+                self.fail(violation)
+
+        steps: dict[str, Callable[[], None]] = {"starts and stops": starts_and_stops}
+        specs = self.specs
         if specs is not None:
             # the valid arguments of each entry that is called: the caller's, else the schema's
             called = {
-                entry: arguments.get(entry) or valid_arguments(spec.input_schema)
+                entry: arguments.get(entry) or valid_arguments(spec.input_schema, self.budget)
                 for entry, spec in specs.items()
                 if entry not in skip
             }
-            self._guard("entry calls", lambda: self._check_entries(specs, called))
-            checked = tuple(job for job in jobs if job.id not in skip)
-            self._guard("periodic jobs", lambda: self._check_jobs(checked, days))
-            self._guard("lifecycle", lambda: self._check_lifecycle(called))
-        return ContractReport(
-            plugin=self._label,
-            entries=tuple(specs or ()),
-            jobs=tuple(job.id for job in jobs),
-            examples=self.examples,
-            violations=tuple(self.violations),
-        )
+            for entry, spec in specs.items():
+                target = f"{self.label}.{entry}"
+                if entry in called:
+                    steps[f"{target} answers valid arguments"] = functools.partial(
+                        self._check_entry, specs, "valid", entry, called[entry]
+                    )
+                schema = spec.input_schema
+                if (
+                    schema.get("properties")
+                    or schema.get("required")
+                    or schema.get("additionalProperties") is False
+                ):
+                    steps[f"{target} refuses invalid arguments"] = functools.partial(
+                        self._check_entry,
+                        specs,
+                        "invalid",
+                        entry,
+                        invalid_arguments(schema, self.budget),
+                    )
+            checked = tuple(job for job in self.jobs if job.id not in skip)
+            if checked:
+                steps["periodic jobs keep time"] = lambda: self._check_jobs(checked, days)
+            steps["lifecycles leave nothing behind"] = lambda: self._check_lifecycle(called)
+        return ContractPlan(self, steps)
 
     @property
-    def _label(self) -> str:
+    def label(self) -> str:
         if isinstance(self.plugin, str):
             return self.plugin
         return self.name or getattr(self.plugin, "__name__", type(self.plugin).__name__).lower()
 
-    def _guard(self, what: str, check: Callable[[], None]) -> None:
-        try:
-            check()
-        except Stalled as stalled:
-            self._stalled(what, stalled)
-
-    def _stalled(self, what: str, stalled: Stalled) -> None:
+    def stalled(self, what: str, stalled: Stalled) -> None:
         self.fail(
             f"{what}: did not finish within {self.stall_timeout:g}s of real time; stuck at "
             f"{stalled.where} (does it ignore cancellation, e.g. catch trio.Cancelled or "
@@ -220,13 +372,17 @@ class _Checker:
         clock = trio.testing.MockClock(autojump_threshold=io_grace)
         return run_watched(fn, stall_timeout=self.stall_timeout, clock=clock)
 
+    def _block_problems(self, harness: PluginHarness) -> list[str]:
+        return [
+            f"blocked the trio loop for at least {block.seconds:.2f}s at {block.where} (a "
+            "synchronous call in async code: make the entry sync, or use "
+            "trio.to_thread.run_sync)"
+            for block in harness.blocks()
+        ]
+
     def _blocks(self, harness: PluginHarness) -> None:
-        for block in harness.blocks():
-            self.fail(
-                f"blocked the trio loop for at least {block.seconds:.2f}s at {block.where} (a "
-                "synchronous call in async code: make the entry sync, or use "
-                "trio.to_thread.run_sync)"
-            )
+        for problem in self._block_problems(harness):
+            self.fail(problem)
 
     # -- 0. it loads and starts
 
@@ -246,48 +402,132 @@ class _Checker:
         except NekoError as exc:
             self.fail(str(exc))
         except Stalled as stalled:
-            self._stalled("startup and shutdown", stalled)
+            self.stalled("startup and shutdown", stalled)
         return None, ()
 
     # -- 1, 2, 5. entries answer; bad arguments never reach the plugin; the loop is not held
 
-    def _check_entries(
+    def _check_entry(
         self,
         specs: Mapping[str, EntrySpec],
-        called: Mapping[str, st.SearchStrategy[Arguments]],
+        kind: str,
+        entry: str,
+        strategy: st.SearchStrategy[Arguments],
     ) -> None:
-        with LiveHost(self.harness, specs, stall_timeout=self.stall_timeout) as live:
-            for entry, spec in specs.items():
-                if entry in called:
-                    judge = functools.partial(self._judge_valid, live, entry)
-                    self._property(judge, called[entry])
-                schema = spec.input_schema
-                if (
-                    schema.get("properties")
-                    or schema.get("required")
-                    or schema.get("additionalProperties") is False
-                ):
-                    self._property(
-                        functools.partial(self._judge_invalid, live, entry),
-                        invalid_arguments(schema),
-                    )
-            assert live.harness is not None
-            self._blocks(live.harness)
+        """One entry property, its examples called in the entry :class:`Worker` under budget."""
+        target = f"{self.label}.{entry}"
+        # the child reports a stuck call at budget.seconds, unless C code holds its GIL
+        call_limit = self.budget.seconds + 2.0
+        worker = self._entry_worker(specs)
+        self._property(
+            lambda args: worker.ask((kind, entry, args), seconds=call_limit),
+            strategy,
+            subject=lambda args: f"{target}{_show(args)}",
+        )
+        for problem in worker.ask(("blocks", entry, None), seconds=call_limit):
+            self.fail(problem)
+
+    def _entry_worker(self, specs: Mapping[str, EntrySpec]) -> Worker:
+        """The child every entry property calls through: one host serves them all (as a
+        host would), until an example over budget costs it and the next call starts anew."""
+        if self.entry_worker is not None:
+            return self.entry_worker
+
+        @contextlib.contextmanager
+        def live_host() -> Iterator[Callable[[Any], Any]]:
+            live = LiveHost(
+                self.harness,
+                specs,
+                stall_timeout=self.stall_timeout,
+                call_timeout=self.budget.seconds,
+            )
+            reported = 0
+            with live:
+
+                def handle(request: tuple[str, str, Arguments | None]) -> Any:
+                    nonlocal reported
+                    what, entry, args = request
+                    if what in ("blocks", "finish"):
+                        if what == "finish":
+                            live.close()
+                        assert live.harness is not None
+                        problems = self._block_problems(live.harness)
+                        new, reported = problems[reported:], len(problems)
+                        return new
+                    assert args is not None
+                    try:
+                        if what == "valid":
+                            return self._judge_valid(live, entry, args)
+                        return self._judge_invalid(live, entry, args)
+                    except Stalled as stalled:
+                        raise Runaway(
+                            f"did not return within {self.budget.seconds:g}s of real time "
+                            f"(stuck at {stalled.where}; unbounded work, or does it ignore "
+                            "cancellation?)"
+                        ) from None
+
+                yield handle
+
+        self.entry_worker = Worker(live_host, self.budget, start_timeout=self.stall_timeout)
+        return self.entry_worker
+
+    def close(self) -> None:
+        """Stop the entry worker's host (a stuck shutdown is a violation) and the worker."""
+        worker, self.entry_worker = self.entry_worker, None
+        if worker is None:
+            return
+        try:
+            for problem in worker.ask(("finish", "", None), seconds=self.stall_timeout + 5.0):
+                self.fail(problem)
+        except Stalled as stalled:
+            self.stalled("entry calls", stalled)
+        except Runaway as runaway:
+            self.fail(f"entry calls: stopping the plugin {runaway}")
+        finally:
+            worker.close()
 
     def _property(
         self,
         judge: Callable[[T], str | None],
         strategy: st.SearchStrategy[T],
         settings: hypothesis.settings | None = None,
+        *,
+        subject: Callable[[T], str],
     ) -> None:
         """Check ``judge(example) is None`` for hypothesis's examples; record the minimal
-        failing one's problem as a violation."""
+        failing one's problem as a violation. ``judge`` raising :class:`Runaway` (an example
+        over budget) is a problem too, worded ``subject(example) + " " + how``."""
+        runaways: dict[str, str] = {}
+        spent = 0.0  # real seconds spent on runaways
+        last_shown = time.monotonic()
+
+        def judged(example: T) -> str | None:
+            nonlocal spent
+            key = repr(example)
+            if key in runaways:  # shrinking replays it: same answer, without running it again
+                return runaways[key]
+            if len(runaways) >= MAX_RUNAWAYS or spent > 3 * self.budget.seconds:
+                return None  # enough runaways re-run: report the smallest found so far
+            began = time.monotonic()
+            try:
+                return judge(example)
+            except Runaway as runaway:
+                spent += time.monotonic() - began
+                runaways[key] = (
+                    f"{subject(example)} {runaway} (each example's budget; bound the arguments "
+                    "in the entry's schema, or give check_plugin a larger Budget)"
+                )
+                return runaways[key]
 
         @settings or self.settings
         @hypothesis.given(strategy)
         def prop(args: T) -> None:
+            nonlocal last_shown
             self.examples += 1
-            problem = judge(args)
+            if self.progress is not None and time.monotonic() - last_shown > 5.0:
+                last_shown = time.monotonic()
+                self.progress(f"  ... {self.examples} examples so far")
+            problem = judged(args)
             if problem is not None:
                 raise _Broken(problem)
 
@@ -304,7 +544,7 @@ class _Checker:
 
     def _judge_valid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
         ok, value = live.call(entry, args)
-        target = f"{self._label}.{entry}"
+        target = f"{self.label}.{entry}"
         if ok:
             if _json_ok(value):
                 return None
@@ -330,7 +570,7 @@ class _Checker:
     def _judge_invalid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
         reached = live.calls.reached.get(entry, 0)
         ok, value = live.call(entry, args)
-        target = f"{self._label}.{entry}"
+        target = f"{self.label}.{entry}"
         ran = live.calls.reached.get(entry, 0) > reached
         if not ok and not ran and isinstance(value, InvalidArguments | PluginUnavailable):
             return None  # refused; a plugin that is down is reported by the valid-call check
@@ -357,7 +597,7 @@ class _Checker:
                     state = states.get(job.id)
                     if state is None:
                         continue
-                    label = f"periodic job {self._label}.{job.id}"
+                    label = f"periodic job {self.label}.{job.id}"
                     expected = _expected_fires(job, wall_start, span)
                     seen = state.runs + state.skipped + state.coalesced
                     slack = 1 if job.schedule.jitter else 0  # the last tick may jitter past
@@ -396,11 +636,16 @@ class _Checker:
             self.settings, max_examples=max(3, self.settings.max_examples // 3)
         )
 
-        self._property(
-            lambda ops: self._trio(lambda: self._lifecycle(ops), IO_GRACE_CALLS),
-            st.lists(op, max_size=6),
-            settings,
-        )
+        def run(ops: list[tuple[str, Any]]) -> str | None:
+            return self._trio(lambda: self._lifecycle(ops), IO_GRACE_CALLS)
+
+        with Worker(lambda: nothing_to_open(run), self.budget) as worker:
+            self._property(
+                lambda ops: worker.ask(ops, seconds=self.stall_timeout + 5.0),
+                st.lists(op, max_size=6),
+                settings,
+                subject=lambda ops: f"lifecycle ({_show_ops(ops)})",
+            )
 
     async def _lifecycle(self, ops: list[tuple[str, Any]]) -> str | None:
         tasks_before = all_tasks()
