@@ -4,6 +4,7 @@ its status table and state-change log on a MockClock."""
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import pty
@@ -62,6 +63,13 @@ def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         stop(proc)
     text = log.drain(10)
+    first = text.splitlines()[0]
+    assert re.search(
+        rf"INFO neko: nekohooks 0.1.0 starting; home {re.escape(str(tmp_path))}; "
+        rf"config {re.escape(str(tmp_path / 'neko.toml'))} \(absent: defaults\); "
+        r"2 plugin\(s\) found: hello, reminders$",
+        first,
+    ), first
     assert "signal 15: shutting down" in text and "neko: stopped" in text
     assert "netkit" not in text and "companion" not in text  # --only: never loaded
     assert "Traceback" not in text
@@ -70,7 +78,7 @@ def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
 SLOW = """
 import time
 import trio
-from nekohooks import NekoPluginBase
+from nekohooks import NekoPluginBase, periodic
 
 
 class Slow(NekoPluginBase):
@@ -91,6 +99,15 @@ class Stubborn(NekoPluginBase):
     def terminate(self):
         (self.ctx.home / "terminating").write_text("")
         time.sleep(60)  # a hung terminate; the host's grace is raised to 60 s below
+
+
+class Chatty(NekoPluginBase):
+    async def startup(self):
+        self.ctx.logger.info("ready to chat")
+
+    @periodic(every=0.2)
+    async def tick(self):
+        raise RuntimeError("flaky sensor")
 """
 
 
@@ -100,6 +117,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
     env = TempVenv(root / "venv")
     entry_points = {"slow": "neko_slow:Slow", "quick": "neko_slow:Quick"}
     entry_points["stubborn"] = "neko_slow:Stubborn"
+    entry_points["chatty"] = "neko_slow:Chatty"
     env.install(build_wheel(root, "neko-slow", {"neko_slow.py": SLOW}, entry_points=entry_points))
     return env
 
@@ -145,6 +163,33 @@ def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
     finally:
         stop(proc)
     assert "second signal: exiting now" in log.drain(10)
+
+
+def test_run_writes_json_lines_to_a_log_file(venv: TempVenv, tmp_path: Path) -> None:
+    log_file = tmp_path / "neko.jsonl"
+    env = run_env(tmp_path / "home", NEKO_LOAD_PLUGINS="chatty")
+    args = ["run", "--log-file", str(log_file), "--log-format", "json"]
+    proc, stderr = start([str(venv.python), "-m", "nekohooks.cli", *args], env)
+    try:
+        deadline = time.monotonic() + 30
+        while "flaky sensor" not in (log_file.read_text() if log_file.exists() else ""):
+            assert time.monotonic() < deadline, stderr.drain(1)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stop(proc)
+    assert stderr.drain(1) == ""  # the log went to the file
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    for record in records:
+        assert set(record) == {
+            "time", "level", "logger", "plugin", "phase", "message", "exception"
+        }  # fmt: skip
+    assert records[0]["message"].startswith("nekohooks 0.1.0 starting; home ")
+    ready = [r for r in records if r["message"] == "ready to chat"]
+    assert ready and ready[0]["plugin"] == "chatty" and ready[0]["level"] == "INFO"
+    assert ready[0]["logger"] == "neko.plugin.chatty" and ready[0]["exception"] is None
+    assert records[-1]["message"] == "stopped"
 
 
 # ---- the real command on a terminal: the live table ---------------------------------------------

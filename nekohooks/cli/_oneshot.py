@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 import click
 import trio
 
-from .._config import HostConfig, load_config
+from .._config import HostConfig, default_home, load_config
 from .._discovery import PluginFilter
 from .._errors import NekoError
 from .._host import Host, open_host
 
-__all__ = ["host_config", "run_host"]
+__all__ = ["config_source", "host_config", "run_host"]
+
+
+def config_source(environ: Mapping[str, str] | None = None) -> str:
+    """The host config file in effect, as shown to the operator (or that there is none)."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("NEKO_CONFIG", "").strip()
+    path = Path(explicit) if explicit else default_home(env) / "neko.toml"
+    return str(path) if path.is_file() else f"{path} (absent: defaults)"
 
 
 def host_config(only: frozenset[str] | None = None) -> HostConfig:

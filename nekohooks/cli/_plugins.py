@@ -13,13 +13,13 @@ from .._host import Host
 from .._model import EntryKind, PluginState
 from .._schema import tool_definitions
 from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
+from ._logging import setup_logging
 from ._oneshot import host_config, run_host
 from ._options import (
     check_only,
     json_option,
     only_option,
     require_plugin,
-    setup_logging,
     split_only,
     verbosity,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 import trio
@@ -11,11 +12,14 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.spinner import Spinner
 
+from .. import __version__
+from .._config import HostConfig
 from .._errors import NekoError
 from .._host import Host, open_host, serve
 from .._model import PluginStatus
-from ._oneshot import host_config
-from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
+from ._logging import log_handler, setup_logging
+from ._oneshot import config_source, host_config
+from ._options import check_only, installed_names, only_option, split_only, verbosity
 from ._render import console, job_totals, status_table
 from ._signals import StartupSignals
 
@@ -59,6 +63,14 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
         await trio.sleep(every)
 
 
+def startup_line(config: HostConfig, names: list[str]) -> str:
+    """``neko run``'s first line: version, home, config file and the plugins found."""
+    found = f"{len(names)} plugin(s) found" + (f": {', '.join(names)}" if names else "")
+    return (
+        f"nekohooks {__version__} starting; home {config.home}; config {config_source()}; {found}"
+    )
+
+
 @click.command()
 @only_option
 @click.option(
@@ -66,7 +78,19 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
     is_flag=True,
     help="Log state changes as plain lines even on a terminal (no live table).",
 )
-def run(only: tuple[str, ...], no_live: bool) -> None:
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Append the log to this file instead of the terminal.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line (time, level, logger, plugin, phase, message, exception).",
+)
+def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format: str) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
@@ -75,12 +99,18 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
     keep = check_only(split_only(only))
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
-    if live_on:  # log lines print above the live table
-        handler = RichHandler(console=console, show_path=False)
+    if live_on and log_file is None and log_format == "text":  # lines print above the table
+        handler: logging.Handler = RichHandler(console=console, show_path=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        setup_logging(verbosity(), default=logging.INFO, handler=handler)
     else:
-        setup_logging(verbosity(), default=logging.INFO)
+        try:
+            handler = log_handler(log_file, log_format)
+        except OSError as exc:
+            hint = "'--log-file'"
+            raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint=hint) from None
+    setup_logging(verbosity(), default=logging.INFO, handler=handler)
+    found = [name for name in installed_names() if keep is None or name in keep]
+    log.info("%s", startup_line(config, found))
 
     async def serve_plugins(live: Live | None) -> None:
         early = StartupSignals()
