@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,18 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
         "odd": "neko_odd:Odd",
     }
     env.install(build_wheel(root, "neko-cli-cases", CASES, entry_points=entry_points))
+    future = {
+        "neko_future.py": "from nekohooks import NekoPluginBase\nclass F(NekoPluginBase): ..."
+    }
+    env.install(
+        build_wheel(
+            root,
+            "neko-future",
+            future,
+            entry_points={"future": "neko_future:F"},
+            requires=("nekohooks>=99",),
+        )
+    )
     return env
 
 
@@ -353,3 +366,44 @@ def test_a_corrupt_host_config_is_reported_by_path(tmp_path: Path) -> None:
     proc = neko(tmp_path, "list")
     assert proc.returncode == 1
     assert "cannot read host config" in proc.stderr and "neko.toml" in proc.stderr
+
+
+# ---- doctor --------------------------------------------------------------------------------------
+
+
+def test_doctor_reports_the_installation(tmp_path: Path) -> None:
+    (tmp_path / "neko.toml").write_text("[limits]\nentry_timeout = 20\n")
+    proc = neko(tmp_path, "doctor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("nekohooks 0.1.0, Python 3.")
+    assert f"home: {tmp_path} (writable)" in lines
+    assert f"config: {tmp_path / 'neko.toml'}" in lines
+    assert any(
+        line.startswith("  [limits] startup_timeout=30.0, entry_timeout=20,") for line in lines
+    )
+    assert "contract kit: installed" in lines
+    assert re.search(r"^  hello\s+neko-hello 0.1.0  ok$", proc.stdout, re.MULTILINE)
+    assert lines[-1] == "no problems found"
+    report = json.loads(neko(tmp_path, "doctor", "--json").stdout)
+    assert report["home"] == {"path": str(tmp_path), "writable": True}
+    assert report["config"]["values"]["limits"]["entry_timeout"] == 20
+    assert report["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "home, why",
+    [("/proc/neko-home", "No such file or directory"), ("/dev/null", "/dev/null is not a folder")],
+)
+def test_doctor_exits_1_on_an_unusable_home(home: str, why: str) -> None:
+    proc = neko(Path(home), "doctor")
+    assert proc.returncode == 1
+    assert f"home: {home} (NOT USABLE)" in proc.stdout
+    assert proc.stderr.splitlines() == [f"problem: home {home} is not usable: {why}"]
+
+
+def test_doctor_names_an_incompatible_plugin(venv: TempVenv, tmp_path: Path) -> None:
+    proc = neko(tmp_path, "doctor", python=venv.python)
+    assert proc.returncode == 1
+    assert re.search(r"^  future\s+neko-future 1.0.0  INCOMPATIBLE: ", proc.stdout, re.MULTILINE)
+    assert "problem: plugin 'future': " in proc.stderr and ">=99" in proc.stderr
