@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from plugin_factory import TempVenv, build_wheel
+from processes import LineReader
 
 NEKO = Path(sys.executable).with_name("neko")
 
@@ -123,6 +126,7 @@ CASES = {
 
             @plugin_entry(id="deaf", timeout=2)
             async def deaf(self):
+                (self.ctx.home / "called").write_text("")
                 while True:  # swallows the timeout's cancellation: it never unwinds
                     try:
                         await trio.sleep(10)
@@ -136,6 +140,15 @@ CASES = {
             @plugin_entry(id="fail")
             def fail(self):
                 return 1 / 0
+
+
+        class DeafStart(NekoPluginBase):
+            async def startup(self):
+                while True:  # swallows the cancellation of startup_timeout
+                    try:
+                        await trio.sleep(10)
+                    except trio.Cancelled:
+                        pass
         """,
 }
 
@@ -151,6 +164,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
         "crashy": "neko_crashy:Crashy",
         "counter": "neko_counter:Counter",
         "odd": "neko_odd:Odd",
+        "deafstart": "neko_odd:DeafStart",
     }
     env.install(build_wheel(root, "neko-cli-cases", CASES, entry_points=entry_points))
     future = {
@@ -225,6 +239,65 @@ def test_call_refuses_a_result_that_is_not_json(venv: TempVenv, tmp_path: Path) 
             "Error: plugin 'odd': entry 'opaque' returned a value that is not JSON: "
             "<object object at 0x"
         )
+
+
+def test_call_on_an_entry_that_ignores_cancellation_exits_1_in_time(
+    venv: TempVenv, tmp_path: Path
+) -> None:
+    # deaf swallows the cancellation of its 2 s timeout; the grace to unwind is 1 s here
+    (tmp_path / "neko.toml").write_text("[limits]\nterminate_grace = 1\n")
+    started = time.monotonic()
+    proc = neko(tmp_path, "call", "odd.deaf", python=venv.python)
+    took = time.monotonic() - started
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "Error: plugin 'odd': entry 'deaf': timed out after 2s, and it did not stop within 3s "
+        "more (it ignores cancellation); abandoned it, exiting"
+    )
+    assert 2 + 1 <= took < 2 + 1 + 2 + 3, took  # timeout + grace + slack (+ start-up)
+
+
+def test_list_with_a_startup_that_ignores_cancellation_exits_1_in_time(
+    venv: TempVenv, tmp_path: Path
+) -> None:
+    (tmp_path / "neko.toml").write_text("[limits]\nstartup_timeout = 1\n")
+    started = time.monotonic()
+    proc = neko(tmp_path, "list", "--only", "deafstart", python=venv.python)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == (
+        "Error: start-up did not finish within 3s (a plugin's startup ignores cancellation?); "
+        "exiting"
+    )
+    assert time.monotonic() - started < 1 + 2 + 4
+
+
+def test_a_second_signal_ends_a_one_shot_command_at_once(venv: TempVenv, tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
+    (tmp_path / "neko.toml").write_text("[limits]\nterminate_grace = 60\n")
+    proc = subprocess.Popen(
+        [str(venv.python), "-m", "nekohooks.cli", "-v", "call", "odd.deaf"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environ, "NEKO_HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stderr is not None
+        reader = LineReader(proc.stderr)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "plugins" / "odd" / "called").exists():
+            assert time.monotonic() < deadline, reader.drain()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)  # cancels the call; the entry swallows it
+        assert reader.wait_for("signal 2 during the command: shutting down"), reader.drain()
+        assert proc.poll() is None
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+        assert time.monotonic() - started < 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # ---- call ----------------------------------------------------------------------------------------

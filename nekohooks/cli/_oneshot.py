@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from .._config import HostConfig, default_home, load_config
 from .._discovery import PluginFilter
 from .._errors import NekoError
 from .._host import Host, open_host
+from .._model import PluginState
+from ._signals import Deadline, StartupSignals
 
-__all__ = ["config_source", "host_config", "run_host"]
+__all__ = ["SLACK", "config_source", "host_config", "run_host"]
 
 
 def config_source(environ: Mapping[str, str] | None = None) -> str:
@@ -41,17 +44,65 @@ def host_config(only: frozenset[str] | None = None) -> HostConfig:
     return attrs.evolve(config, plugin_filter=PluginFilter(frozenset(allow), current.deny))
 
 
-def run_host(config: HostConfig, body: Callable[[Host], Any]) -> Any:
-    """Start the host, run ``body(host)`` (sync or async), shut down; NekoError → exit 1."""
+#: Real seconds a phase may overrun its own limit before the process ends regardless.
+SLACK = 2.0
+
+
+def run_host(
+    config: HostConfig, body: Callable[[Host], Any], *, deadline: Deadline | None = None
+) -> Any:
+    """Start the host, run ``body(host)`` (sync or async), shut down; NekoError → exit 1.
+
+    Every phase has a hard real-time limit (:class:`Deadline`): start-up its
+    ``startup_timeout``, shutdown its ``shutdown_timeout``, each plus :data:`SLACK`; ``body``
+    may arm ``deadline`` for its own work (``neko call`` does, per call). A first SIGINT or
+    SIGTERM cancels the command and shuts down (then exit 130); a second exits at once (130).
+    """
+    limits = config.limits
+    deadline = deadline or Deadline()
+    signals = StartupSignals(during="the command")
+
+    def stopping(host: Host) -> Callable[[], str]:
+        def why() -> str:
+            stuck = [s.name for s in host.statuses() if s.state is PluginState.STOPPING]
+            return (
+                f"shutdown did not finish within {limits.shutdown_timeout + SLACK:g}s (still "
+                f"stopping: {', '.join(stuck) or 'no plugin'}); exiting"
+            )
+
+        return why
 
     async def main() -> Any:
-        async with open_host(config) as host:
-            result = body(host)
-            if inspect.isawaitable(result):
-                result = await result
+        async with trio.open_nursery() as nursery:
+            await nursery.start(signals.watch)
+            result = None
+            with signals.startup:
+                deadline.arm(
+                    limits.startup_timeout + SLACK,
+                    lambda: (
+                        f"start-up did not finish within {limits.startup_timeout + SLACK:g}s "
+                        "(a plugin's startup ignores cancellation?); exiting"
+                    ),
+                )
+                async with open_host(config) as host:
+                    deadline.disarm()
+                    try:
+                        result = body(host)
+                        if inspect.isawaitable(result):
+                            result = await result
+                    finally:
+                        deadline.arm(limits.shutdown_timeout + SLACK, stopping(host))
+                deadline.disarm()
+            nursery.cancel_scope.cancel()
             return result
 
     try:
-        return trio.run(main)
+        result = trio.run(main)
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        deadline.disarm()
+    if signals.signal is not None:
+        click.echo(f"interrupted by signal {signals.signal}", err=True)
+        sys.exit(130)
+    return result

@@ -9,12 +9,13 @@ from typing import Any
 import attrs
 import click
 
+from .._errors import EntryTimeout
 from .._host import Host
 from .._model import EntryKind, PluginState
 from .._schema import tool_definitions
 from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
 from ._logging import setup_logging
-from ._oneshot import host_config, run_host
+from ._oneshot import SLACK, host_config, run_host
 from ._options import (
     check_only,
     json_option,
@@ -24,6 +25,7 @@ from ._options import (
     verbosity,
 )
 from ._render import BROKEN, console, count, dumps, info_lines, listing, plugins_table
+from ._signals import Deadline
 
 __all__ = ["call", "check", "info", "list_plugins", "schema"]
 
@@ -120,15 +122,36 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
         for key, text in texts.items():
             arguments[key] = parse_value(text, properties.get(key))
         streamed = spec is not None and spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
+        # A call (each item of a stream) may take its timeout, then the grace to unwind; an
+        # entry that ignores cancellation is abandoned there and the command exits 1.
+        limits = host.config.limits
+        timeout = (spec.timeout if spec is not None else None) or limits.entry_timeout
+        entry = spec.id if spec is not None else target
+        limit = timeout + limits.terminate_grace + SLACK
+
+        def abandoned() -> str:
+            return (
+                f"{EntryTimeout(plugin, entry, timeout)}, and it did not stop within "
+                f"{limits.terminate_grace + SLACK:g}s more (it ignores cancellation); "
+                "abandoned it, exiting"
+            )
+
         if streamed and not as_json:
+            deadline.arm(limit, abandoned)
             async for item in host.stream(target, **arguments):
+                deadline.disarm()
                 show(item, indent=None)  # one line per item
+                deadline.arm(limit, abandoned)
+            deadline.disarm()
             return None
+        deadline.arm(limit, abandoned)
         result = await host.call(target, **arguments)
+        deadline.disarm()
         show(result, indent=None if as_json else 2)
         return None
 
-    run_host(host_config(frozenset({plugin})), invoke)
+    deadline = Deadline()
+    run_host(host_config(frozenset({plugin})), invoke, deadline=deadline)
 
 
 @click.command()
