@@ -241,6 +241,20 @@ def test_call_refuses_a_result_that_is_not_json(venv: TempVenv, tmp_path: Path) 
         )
 
 
+def test_debug_shows_the_plugins_traceback(venv: TempVenv, tmp_path: Path) -> None:
+    plain = neko(tmp_path, "call", "odd.fail", python=venv.python)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert plain.stderr.splitlines() == [
+        "Error: plugin 'odd': entry 'fail': ZeroDivisionError: division by zero"
+    ]
+    for flags in (["-vv"], ["--debug"]):
+        proc = neko(tmp_path, *flags, "call", "odd.fail", python=venv.python)
+        assert proc.returncode == 1
+        assert "Traceback (most recent call last):" in proc.stderr
+        assert re.search(r'neko_odd.py", line \d+, in fail\n +return 1 / 0', proc.stderr)
+        assert proc.stderr.splitlines()[-1] == plain.stderr.splitlines()[-1]
+
+
 def test_call_on_an_entry_that_ignores_cancellation_exits_1_in_time(
     venv: TempVenv, tmp_path: Path
 ) -> None:

@@ -71,8 +71,14 @@ class _NekoGroup(click.Group):
     callback=_print_version,
     help="Show nekohooks' version and the installed plugins, then exit.",
 )
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
-def main(verbose: int) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output on stderr; -vv: debug, with plugins' tracebacks.",
+)
+@click.option("--debug", is_flag=True, help="The same as -vv.")
+def main(verbose: int, debug: bool) -> None:
     """nekohooks: run and inspect plugins installed as packages.
 
     Plugins are distributions registered in the `neko.plugins` entry-point group. NEKO_HOME,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .._discovery import PluginFilter
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginState
+from ._options import verbosity
 from ._signals import Deadline, StartupSignals
 
 __all__ = ["SLACK", "config_source", "host_config", "run_host"]
@@ -72,33 +74,45 @@ def run_host(
 
         return why
 
+    async def hosted() -> Any:
+        result = None
+        with signals.startup:
+            deadline.arm(
+                limits.startup_timeout + SLACK,
+                lambda: (
+                    f"start-up did not finish within {limits.startup_timeout + SLACK:g}s "
+                    "(a plugin's startup ignores cancellation?); exiting"
+                ),
+            )
+            async with open_host(config) as host:
+                deadline.disarm()
+                try:
+                    result = body(host)
+                    if inspect.isawaitable(result):
+                        result = await result
+                finally:
+                    deadline.arm(limits.shutdown_timeout + SLACK, stopping(host))
+            deadline.disarm()
+        return result
+
     async def main() -> Any:
+        error: Exception | None = None
         async with trio.open_nursery() as nursery:
             await nursery.start(signals.watch)
-            result = None
-            with signals.startup:
-                deadline.arm(
-                    limits.startup_timeout + SLACK,
-                    lambda: (
-                        f"start-up did not finish within {limits.startup_timeout + SLACK:g}s "
-                        "(a plugin's startup ignores cancellation?); exiting"
-                    ),
-                )
-                async with open_host(config) as host:
-                    deadline.disarm()
-                    try:
-                        result = body(host)
-                        if inspect.isawaitable(result):
-                            result = await result
-                    finally:
-                        deadline.arm(limits.shutdown_timeout + SLACK, stopping(host))
-                deadline.disarm()
+            try:
+                result = await hosted()
+            except Exception as exc:  # re-raised below, outside the nursery, unwrapped
+                error = exc
             nursery.cancel_scope.cancel()
-            return result
+        if error is not None:
+            raise error
+        return result
 
     try:
         result = trio.run(main)
     except NekoError as exc:
+        if verbosity() >= 2:  # -vv / --debug: the plugin's own traceback (chained as cause)
+            traceback.print_exception(exc, file=sys.stderr)
         raise click.ClickException(str(exc)) from exc
     finally:
         deadline.disarm()

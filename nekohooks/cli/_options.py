@@ -24,9 +24,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def verbosity() -> int:
-    """How many ``-v`` the ``neko`` group was given."""
-    ctx = click.get_current_context()
-    return int(ctx.find_root().params.get("verbose") or 0)
+    """How many ``-v`` the ``neko`` group was given (``--debug`` counts as two)."""
+    params = click.get_current_context().find_root().params
+    return max(int(params.get("verbose") or 0), 2 if params.get("debug") else 0)
 
 
 def installed_names() -> list[str]:
