@@ -19,8 +19,8 @@ from typing import Any
 
 import click
 
-from .. import __version__
 from .._discovery import scan
+from .._version import __version__
 from ._doctor import doctor
 from ._new import new
 from ._plugins import call, check, info, list_plugins, schema

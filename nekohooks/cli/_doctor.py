@@ -11,10 +11,10 @@ from typing import Any
 import attrs
 import click
 
-from .. import __version__
 from .._config import HostConfig, load_config
 from .._discovery import scan
 from .._errors import NekoError
+from .._version import __version__
 from ._oneshot import config_source
 from ._options import json_option
 from ._render import dumps
@@ -62,9 +62,12 @@ def examine() -> dict[str, Any]:
         config = None
         problems.append(str(exc))
     report["config"] = {
-        "file": config_source(),
+        "file": None if config is None else config_source(config),
         "values": None if config is None else _config_values(config),
+        "warnings": [] if config is None else list(config.warnings),
     }
+    if config is not None:
+        problems.extend(config.warnings)
     if config is not None:
         trouble = home_problem(config.home)
         report["home"] = {"path": str(config.home), "writable": trouble is None}
@@ -108,7 +111,7 @@ def doctor(as_json: bool) -> None:
         if home is not None:
             state = "writable" if home["writable"] else "NOT USABLE"
             click.echo(f"home: {home['path']} ({state})")
-        click.echo(f"config: {report['config']['file']}")
+        click.echo(f"config: {report['config']['file'] or 'unreadable'}")
         values = report["config"]["values"]
         for section, settings in (values or {}).items():
             shown = ", ".join(f"{key}={value}" for key, value in settings.items())

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import click
 import trio
 
-from .._config import HostConfig, default_home, load_config
-from .._discovery import PluginFilter
+from .._config import HostConfig, PluginFilter, load_config
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginState
@@ -25,12 +22,11 @@ from ._signals import Deadline, StartupSignals
 __all__ = ["SLACK", "config_source", "host_config", "run_host"]
 
 
-def config_source(environ: Mapping[str, str] | None = None) -> str:
+def config_source(config: HostConfig) -> str:
     """The host config file in effect, as shown to the operator (or that there is none)."""
-    env = os.environ if environ is None else environ
-    explicit = env.get("NEKO_CONFIG", "").strip()
-    path = Path(explicit) if explicit else default_home(env) / "neko.toml"
-    return str(path) if path.is_file() else f"{path} (absent: defaults)"
+    if config.source is not None:
+        return str(config.source)
+    return f"{config.home / 'neko.toml'} (absent: defaults)"
 
 
 def host_config(only: frozenset[str] | None = None) -> HostConfig:

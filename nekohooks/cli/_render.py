@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .. import __version__
 from .._host import Host
 from .._model import PluginState, PluginStatus
+from .._version import __version__
 
 __all__ = [
     "BROKEN",

@@ -12,11 +12,12 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.spinner import Spinner
 
-from .. import __version__
 from .._config import HostConfig
 from .._errors import NekoError
-from .._host import Host, open_host, serve
+from .._host import Host, open_host
 from .._model import PluginStatus
+from .._process import serve
+from .._version import __version__
 from ._logging import log_handler, setup_logging
 from ._oneshot import config_source, host_config
 from ._options import check_only, installed_names, only_option, split_only, verbosity
@@ -66,9 +67,7 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
 def startup_line(config: HostConfig, names: list[str]) -> str:
     """``neko run``'s first line: version, home, config file and the plugins found."""
     found = f"{len(names)} plugin(s) found" + (f": {', '.join(names)}" if names else "")
-    return (
-        f"nekohooks {__version__} starting; home {config.home}; config {config_source()}; {found}"
-    )
+    return f"nekohooks {__version__} starting; home {config.home}; config {config_source(config)}; {found}"
 
 
 @click.command()

@@ -19,6 +19,8 @@ from typing import Any
 
 import trio
 
+from .._process import EXIT_INTERRUPTED, exit_after
+
 __all__ = ["Deadline", "StartupSignals", "exit_despite_leaked_threads"]
 
 log = logging.getLogger("neko")
@@ -50,18 +52,8 @@ def exit_despite_leaked_threads(code: int, *, wait: float = 1.0) -> None:
     os._exit(code)
 
 
-def _exit_now(code: int, line: str) -> None:
-    """Print ``line`` on stderr and end the process with ``code``, now."""
-    logging.shutdown()
-    sys.stdout.flush()
-    if line:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-    os._exit(code)
-
-
 class Deadline:
-    """A hard real-time limit on one phase of a command, kept by a daemon thread.
+    """A hard real-time limit on one phase of a command (:func:`~nekohooks._process.exit_after`).
 
     :meth:`arm` starts the clock; unless :meth:`disarm` (or another :meth:`arm`) comes
     within ``seconds``, the process prints ``Error: <why()>`` and exits with ``code``,
@@ -75,9 +67,7 @@ class Deadline:
     def arm(self, seconds: float, why: Callable[[], str], *, code: int = 1) -> None:
         """Start the clock: ``seconds`` from now, unless disarmed or re-armed before."""
         self.disarm()
-        self._timer = threading.Timer(seconds, lambda: _exit_now(code, f"Error: {why()}"))
-        self._timer.daemon = True
-        self._timer.start()
+        self._timer = exit_after(seconds, why, code=code)
 
     def disarm(self) -> None:
         """Stop the clock."""
@@ -113,7 +103,8 @@ class StartupSignals:
                 async for signum in signals:
                     if self.startup.cancel_called:
                         log.error("second signal: exiting now")
-                        _exit_now(130, "")
+                        logging.shutdown()
+                        os._exit(EXIT_INTERRUPTED)
                     log.info("signal %d during %s: shutting down", signum, self.during)
                     self.signal = int(signum)
                     self.startup.cancel()

@@ -682,7 +682,7 @@ class _Checker:
             if not client.is_closed:
                 return f"left its HTTP client open after it stopped ({shown})"
         for store in resources.stores:
-            if not store._closed:
+            if not store.closed:
                 return f"left its store open after it stopped ({shown})"
         threads = await settled(lambda: foreign_threads(threads_before))
         if threads:

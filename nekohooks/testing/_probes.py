@@ -7,13 +7,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import trio
 import trio.lowlevel
 
 from .._model import EntryKind, EntrySpec
+from .._runner import PluginRunner
+from .._store import PluginStore
 from ._harness import PluginHarness
 
 __all__ = ["Calls", "Resources", "all_tasks", "foreign_threads", "open_fds", "settled"]
@@ -64,12 +66,11 @@ class Resources:
     stores: list[Any] = attrs.field(factory=list)
 
     def collect(self, harness: PluginHarness) -> None:
-        ctx = harness.host.runners[harness.name].ctx
-        if ctx is not None:
-            if ctx._http is not None and ctx._http not in self.clients:
-                self.clients.append(ctx._http)
-            if ctx._store is not None and ctx._store not in self.stores:
-                self.stores.append(ctx._store)
+        ctx = cast(PluginRunner, harness.host.runners[harness.name]).ctx
+        for resource in ctx.opened if ctx is not None else ():
+            found = self.stores if isinstance(resource, PluginStore) else self.clients
+            if resource not in found:
+                found.append(resource)
 
 
 @attrs.define
@@ -80,7 +81,7 @@ class Calls:
     wrapped: object = None
 
     def instrument(self, harness: PluginHarness, specs: Mapping[str, EntrySpec]) -> None:
-        runner = harness.host.runners[harness.name]
+        runner = cast(PluginRunner, harness.host.runners[harness.name])
         if runner.handlers is self.wrapped:
             return
         self.wrapped = runner.handlers = {
