@@ -56,6 +56,7 @@ class _Crash(Exception):
         super().__init__(f"{phase}: {text}")
         self.phase = phase
         self.text = text
+        self.cause = None if isinstance(cause, str) else cause
 
 
 class PluginRunner:
@@ -112,12 +113,23 @@ class PluginRunner:
             since=self.running_since,
         )
 
-    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
-        """Remember the latest problem (shown in status), log it with the plugin's name, and
-        put it on the event stream."""
+    def record_fault(
+        self,
+        phase: Phase,
+        text: str,
+        *,
+        job: str | None = None,
+        exc: BaseException | None = None,
+    ) -> None:
+        """Remember the latest problem (shown in status), log it with the plugin's name (the
+        plugin's traceback, if ``exc`` is given, at debug level), and put it on the event
+        stream."""
         self.last_phase, self.last_error = phase, text
         what = f"{phase} {job!r}" if job else str(phase)
-        log.error("plugin %r: %s failed: %s", self.name, what, text)
+        about = {"plugin": self.name, "phase": str(phase)}
+        log.error("plugin %r: %s failed: %s", self.name, what, text, extra=about)
+        if exc is not None:
+            log.debug("plugin %r: %s traceback", self.name, what, exc_info=exc, extra=about)
         self.env.emit(EventKind.FAULT, self.name, phase=str(phase), error=text, job=job)
 
     def note_loop_block(self, seconds: float, where: str) -> None:
@@ -148,7 +160,7 @@ class PluginRunner:
                 try:
                     await self._run_once()
                 except _Crash as crash:
-                    self.record_fault(crash.phase, crash.text)
+                    self.record_fault(crash.phase, crash.text, exc=crash.cause)
                 else:
                     break
                 now = trio.current_time()
@@ -293,7 +305,7 @@ class PluginRunner:
                 try:
                     await self._run_hook(hook)
                 except PLUGIN_FAULTS as exc:
-                    self.record_fault(Phase.TERMINATE, f"{type(exc).__name__}: {exc}")
+                    self.record_fault(Phase.TERMINATE, f"{type(exc).__name__}: {exc}", exc=exc)
         if scope.cancelled_caught:
             self.record_fault(Phase.TERMINATE, f"did not finish within {grace:g}s; abandoned")
         self.instance = None
@@ -358,7 +370,7 @@ class PluginRunner:
             text = f"{type(exc).__name__}: {exc}"
             outcome = "timeout" if isinstance(exc, TimeoutError) else "failed"
             emit(EventKind.JOB, self.name, job=job.id, outcome=outcome, error=text)
-            self.record_fault(Phase.PERIODIC, text, job=job.id)
+            self.record_fault(Phase.PERIODIC, text, job=job.id, exc=exc)
 
         await run_schedule(
             job.schedule,

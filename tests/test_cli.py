@@ -241,6 +241,19 @@ def test_call_refuses_a_result_that_is_not_json(venv: TempVenv, tmp_path: Path) 
         )
 
 
+def test_debug_shows_a_startup_traceback(venv: TempVenv, tmp_path: Path) -> None:
+    plain = neko(tmp_path, "list", "--only", "crashy", python=venv.python)
+    assert "Traceback" not in plain.stderr
+    proc = neko(tmp_path, "-vv", "list", "--only", "crashy", python=venv.python)
+    assert "plugin 'crashy': startup failed: RuntimeError: no database" in proc.stderr
+    assert re.search(
+        r"DEBUG nekohooks.runner: plugin 'crashy': startup traceback\n"
+        r"Traceback \(most recent call last\):\n(.|\n)*"
+        r'neko_crashy.py", line \d+, in startup\n +raise RuntimeError\("no database"\)',
+        proc.stderr,
+    ), proc.stderr
+
+
 def test_debug_shows_the_plugins_traceback(venv: TempVenv, tmp_path: Path) -> None:
     plain = neko(tmp_path, "call", "odd.fail", python=venv.python)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr

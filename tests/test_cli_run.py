@@ -108,6 +108,9 @@ class Chatty(NekoPluginBase):
     @periodic(every=0.2)
     async def tick(self):
         raise RuntimeError("flaky sensor")
+
+    async def terminate(self):
+        raise ValueError("cannot say goodbye")
 """
 
 
@@ -168,7 +171,7 @@ def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
 def test_run_writes_json_lines_to_a_log_file(venv: TempVenv, tmp_path: Path) -> None:
     log_file = tmp_path / "neko.jsonl"
     env = run_env(tmp_path / "home", NEKO_LOAD_PLUGINS="chatty")
-    args = ["run", "--log-file", str(log_file), "--log-format", "json"]
+    args = ["-vv", "run", "--log-file", str(log_file), "--log-format", "json"]
     proc, stderr = start([str(venv.python), "-m", "nekohooks.cli", *args], env)
     try:
         deadline = time.monotonic() + 30
@@ -186,6 +189,22 @@ def test_run_writes_json_lines_to_a_log_file(venv: TempVenv, tmp_path: Path) -> 
             "time", "level", "logger", "plugin", "phase", "message", "exception"
         }  # fmt: skip
     assert records[0]["message"].startswith("nekohooks 0.1.0 starting; home ")
+    faults = {
+        r["phase"]: r
+        for r in records
+        if r["level"] == "ERROR" and r["plugin"] == "chatty" and r["phase"] is not None
+    }
+    assert faults["periodic"]["message"] == (
+        "plugin 'chatty': periodic 'tick' failed: RuntimeError: flaky sensor"
+    )
+    assert faults["terminate"]["message"] == (
+        "plugin 'chatty': terminate failed: ValueError: cannot say goodbye"
+    )
+    traces = {
+        r["phase"]: r["exception"] for r in records if r["level"] == "DEBUG" and r["exception"]
+    }
+    assert 'raise RuntimeError("flaky sensor")' in traces["periodic"]  # -vv: the traceback
+    assert 'raise ValueError("cannot say goodbye")' in traces["terminate"]
     ready = [r for r in records if r["message"] == "ready to chat"]
     assert ready and ready[0]["plugin"] == "chatty" and ready[0]["level"] == "INFO"
     assert ready[0]["logger"] == "neko.plugin.chatty" and ready[0]["exception"] is None
