@@ -41,6 +41,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -57,6 +58,7 @@ __all__ = [
     "PluginFilter",
     "RestartPolicy",
     "default_home",
+    "home_problem",
     "load_config",
 ]
 
@@ -126,6 +128,23 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
     env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
     return Path(env).expanduser() if env else platformdirs.user_data_path("nekohooks")
+
+
+def home_problem(home: Path) -> str | None:
+    """Why plugins cannot keep their files under ``home``, or ``None`` if they can.
+
+    Creates ``home`` if it is missing and writes (and removes) one probe file in it.
+    """
+    existing = next((p for p in (home, *home.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".neko-probe-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 @attrs.frozen

@@ -27,10 +27,10 @@ from typing import Any
 import trio
 
 from ._address import Address, parse_address
-from ._config import HostConfig
+from ._config import HostConfig, home_problem
 from ._delivery import MessageSink, deliver_message, log_message
 from ._discovery import load_plugins, scan
-from ._errors import EntryNotFound, PluginUnavailable
+from ._errors import ConfigError, EntryNotFound, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
     EntryCall,
@@ -409,10 +409,17 @@ async def open_host(
     A plugin that fails to load or start does not stop the others; see ``host.failures`` and
     ``host.status()``.
 
+    Raises:
+        ConfigError: the home cannot be used (missing and not creatable, not a folder, not
+            writable); no plugin was loaded.
+
     Cancellation: on cancel, or an error in the block, shutdown still runs (shielded, bounded
     by ``shutdown_timeout``); then the cancellation or error propagates.
     """
     config = config or HostConfig()
+    problem = home_problem(config.home)  # the host's problem, before any plugin starts
+    if problem is not None:
+        raise ConfigError(f"the nekohooks home {config.home} cannot be used: {problem}")
     registry = Registry()
     if plugins is None:
         load_plugins(

@@ -13,8 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+import trio
 from plugin_factory import TempVenv, build_wheel
 from processes import LineReader
+
+from nekohooks import HostConfig, NekoPluginBase, open_host
+from nekohooks.errors import ConfigError
 
 NEKO = Path(sys.executable).with_name("neko")
 
@@ -81,6 +85,27 @@ def test_list_only_refuses_unknown_names(tmp_path: Path) -> None:
     proc = neko(tmp_path, "list", "--only", "hello,nope")
     assert proc.returncode == 2
     assert "no installed plugin 'nope'" in proc.stderr and "installed: " in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "env, config",
+    [
+        ({"NEKO_LOAD_PLUGINS": "nosuch"}, ""),
+        ({"NEKO_DISABLE_PLUGINS": "hello,nosuch"}, ""),
+        ({}, '[plugins]\nallow = ["hello", "nosuch"]\n'),
+    ],
+)
+def test_unknown_plugin_names_are_a_usage_error_everywhere(
+    tmp_path: Path, env: dict[str, str], config: str
+) -> None:
+    (tmp_path / "neko.toml").write_text(config)
+    for command in (["list"], ["run"], ["schema"], ["call", "hello.greet"]):
+        proc = neko(tmp_path, *command, env=env)
+        assert proc.returncode == 2, (command, proc.stderr)
+        assert "no installed plugin 'nosuch' (named in NEKO_LOAD_PLUGINS, " in proc.stderr
+        assert "installed: companion, hello, netkit, reminders)" in proc.stderr
+    doctor = neko(tmp_path, "doctor", env=env)
+    assert doctor.returncode == 1 and "problem: no installed plugin 'nosuch'" in doctor.stderr
 
 
 def test_disabled_plugins_are_listed_as_disabled(tmp_path: Path) -> None:
@@ -507,3 +532,75 @@ def test_doctor_names_an_incompatible_plugin(venv: TempVenv, tmp_path: Path) -> 
     assert proc.returncode == 1
     assert re.search(r"^  future\s+neko-future 1.0.0  INCOMPATIBLE: ", proc.stdout, re.MULTILINE)
     assert "problem: plugin 'future': " in proc.stderr and ">=99" in proc.stderr
+
+
+# ---- a home the host cannot use: the host's error, before any plugin starts (defect 4) -------
+
+
+@pytest.mark.parametrize(
+    "home, why",
+    [("/proc/neko-home", "No such file or directory"), ("/dev/null", "/dev/null is not a folder")],
+)
+@pytest.mark.parametrize("command", [["list"], ["run"], ["call", "hello.greet"]])
+def test_an_unusable_home_is_one_error_before_any_plugin_starts(
+    home: str, why: str, command: list[str]
+) -> None:
+    proc = neko(Path(home), *command)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"Error: the nekohooks home {home} cannot be used: {why}"
+    )
+    assert "restarting" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
+def test_a_read_only_home_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(home)], check=True)
+    try:
+        proc = neko(home, "list")
+    finally:
+        subprocess.run(["umount", str(home)], check=True)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"Error: the nekohooks home {home} cannot be used: Read-only file system"
+    ]
+
+
+def test_open_host_refuses_an_unusable_home_before_starting_plugins() -> None:
+    started: list[str] = []
+
+    class Starts(NekoPluginBase):
+        async def startup(self) -> None:
+            started.append("yes")
+
+    async def main() -> None:
+        async with open_host(HostConfig(home=Path("/dev/null/x")), plugins={"s": Starts}):
+            pass
+
+    with pytest.raises(ConfigError, match=r"home /dev/null/x cannot be used: /dev/null is not"):
+        trio.run(main)
+    assert started == []
+
+
+# ---- host config errors reach the operator as one line naming the file and key (defect 5) ----
+
+
+def test_host_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "neko.toml"
+    config.write_text('[limits]\nentry_timeout = "abc"\n')
+    proc = neko(tmp_path, "list")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"Error: [limits] entry_timeout must be a number, got 'abc' ({config})"
+    ]
+    config.write_text("[limitz]\nentry_timeout = 5\n")
+    warned = neko(tmp_path, "list", "--only", "hello")
+    assert warned.returncode == 0
+    assert f"{config}: unknown table [limitz] (did you mean 'limits'?)" in warned.stderr
+    missing = neko(tmp_path, "list", env={"NEKO_CONFIG": str(tmp_path / "nope.toml")})
+    assert missing.returncode == 1
+    assert missing.stderr.splitlines() == [
+        f"Error: the host config file does not exist ({tmp_path / 'nope.toml'})"
+    ]

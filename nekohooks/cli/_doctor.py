@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import attrs
 import click
 
-from .._config import HostConfig, load_config
+from .._config import HostConfig, home_problem, load_config
 from .._discovery import scan
 from .._errors import NekoError
 from .._version import __version__
-from ._oneshot import config_source
+from ._oneshot import config_source, unknown_names
 from ._options import json_option
 from ._render import dumps
 
-__all__ = ["doctor", "home_problem"]
-
-
-def home_problem(home: Path) -> str | None:
-    """Why plugins cannot keep their files under ``home``, or ``None`` if they can."""
-    existing = next((p for p in (home, *home.parents) if p.exists()), None)
-    if existing is None or not existing.is_dir():
-        return f"{existing or home} is not a folder"
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=home, prefix=".neko-doctor-"):
-            pass
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
+__all__ = ["doctor", "examine"]
 
 
 def _config_values(config: HostConfig) -> dict[str, Any]:
@@ -68,6 +52,9 @@ def examine() -> dict[str, Any]:
     }
     if config is not None:
         problems.extend(config.warnings)
+        unknown = unknown_names(config)
+        if unknown is not None:
+            problems.append(unknown)
     if config is not None:
         trouble = home_problem(config.home)
         report["home"] = {"path": str(config.home), "writable": trouble is None}

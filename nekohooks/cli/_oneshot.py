@@ -16,10 +16,10 @@ from .._config import HostConfig, PluginFilter, load_config
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginState
-from ._options import verbosity
+from ._options import installed_names, verbosity
 from ._signals import Deadline, StartupSignals
 
-__all__ = ["SLACK", "config_source", "host_config", "run_host"]
+__all__ = ["SLACK", "config_source", "host_config", "run_host", "unknown_names"]
 
 
 def config_source(config: HostConfig) -> str:
@@ -29,12 +29,32 @@ def config_source(config: HostConfig) -> str:
     return f"{config.home / 'neko.toml'} (absent: defaults)"
 
 
+def unknown_names(config: HostConfig) -> str | None:
+    """What is wrong if the config's plugin filter names plugins that are not installed."""
+    installed = installed_names()
+    unknown = sorted(config.plugin_filter.named() - set(installed))
+    if not unknown:
+        return None
+    return (
+        f"no installed plugin {', '.join(map(repr, unknown))} (named in NEKO_LOAD_PLUGINS, "
+        f"NEKO_DISABLE_PLUGINS or [plugins] of {config_source(config)}; installed: "
+        f"{', '.join(installed) or 'none'})"
+    )
+
+
 def host_config(only: frozenset[str] | None = None) -> HostConfig:
-    """The host config (``neko.toml`` + environment), restricted to ``only`` if given."""
+    """The host config (``neko.toml`` + environment), restricted to ``only`` if given.
+
+    A plugin name in the filters that is not installed is a usage error (exit 2), as an
+    unknown ``--only`` name is: a typo must not silently load nothing.
+    """
     try:
         config = load_config()
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc
+    problem = unknown_names(config)
+    if problem is not None:
+        raise click.UsageError(problem)
     if only is None:
         return config
     current = config.plugin_filter

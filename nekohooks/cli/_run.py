@@ -113,8 +113,8 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
 
     async def serve_plugins(live: Live | None) -> None:
         early = StartupSignals()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(early.watch)
+
+        async def hosted() -> None:
             with early.startup:
                 async with open_host(config) as host:
                     await early.hand_over()
@@ -134,7 +134,17 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
                         reporters.cancel_scope.cancel()
                 if live is not None:
                     live.update(status_table(host, keep, caption="stopped"), refresh=True)
-            nursery.cancel_scope.cancel()  # start-up was cancelled: stop watching
+
+        error: Exception | None = None
+        async with trio.open_nursery() as nursery:
+            await nursery.start(early.watch)
+            try:
+                await hosted()
+            except Exception as exc:  # re-raised below, outside the nursery, unwrapped
+                error = exc
+            nursery.cancel_scope.cancel()  # start-up was cancelled (or failed): stop watching
+        if error is not None:
+            raise error
         log.info("stopped")
 
     try:
