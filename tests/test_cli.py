@@ -446,8 +446,18 @@ def test_info_shows_each_entrys_parameters(tmp_path: Path) -> None:
     assert greet["id"] == "greet" and greet["kind"] == "sync" and greet["runs_on"] == "thread"
     assert greet["parameters"]["properties"]["name"]["type"] == "string"
     assert row["description"] == "Greets people."
+    assert row["calls"] == {"served": 0, "failed": 0, "timed_out": 0}
+    assert 0 <= row["uptime"] < 30
+    (announce,) = row["jobs"]
+    assert announce["id"] == "announce" and announce["last_run"] is None
+    assert 30 < announce["next_run"] <= 60  # the first tick, an interval after the start
     text = neko(tmp_path, "info", "hello").stdout
-    assert "hello.greet(name?: string)" in text and "job announce: every 60s" in text
+    assert "hello.greet(name?: string) [sync, thread] Greet someone by name" in text
+    assert re.search(r"^up \d+s; calls served 0 \(0 failed, 0 timed out\)$", text, re.M)
+    assert re.search(
+        r"job announce: every 60s; runs 0 \(0 failed, 0 skipped\); last never; next in \d+s",
+        text,
+    ), text
     missing = neko(tmp_path, "info", "nope")
     assert missing.returncode == 1 and "no installed plugin 'nope'" in missing.stderr
 

@@ -25,8 +25,9 @@ from processes import LineReader
 from rich.console import Console
 from test_cli import NEKO
 
-from nekohooks import HostConfig, NekoPluginBase, open_host, periodic
-from nekohooks.cli._render import status_table
+from nekohooks import HostConfig, NekoPluginBase, open_host, periodic, plugin_entry
+from nekohooks.cli._activity import Activity
+from nekohooks.cli._render import plugin_details, status_table
 from nekohooks.cli._run import log_changes
 
 
@@ -252,8 +253,9 @@ def test_run_shows_a_live_table_on_a_terminal(tmp_path: Path) -> None:
     try:
         # a frame may arrive in pieces: wait for the last row, not just the title
         assert term.read_until(r"2 of 2 plugins running(.|\n)*hello\s+│\s+running"), term.text
-        assert re.search(r"companion\s+│\s+running\s+│\s+0\s+│\s+9\s+│\s+0/0/0", term.text)
-        assert re.search(r"hello\s+│\s+running\s+│\s+0\s+│\s+1\s+│\s+0/0/0", term.text)
+        row = r"\s+│\s+running\s+│\s+\d+s\s+│\s+0\s+│\s+{}\s+│\s+0\s+│\s+0/0/0\s+│\s+{} in "
+        assert re.search("companion" + row.format(9, "checkpoint"), term.text), term.text
+        assert re.search("hello" + row.format(1, "announce"), term.text), term.text
         assert "jobs runs/failed/skipped" in term.text and "last error" in term.text
         term.proc.send_signal(signal.SIGTERM)
         assert term.read_until(r"0 of 2 plugins running(.|\n)*hello\s+│\s+stopped"), term.text
@@ -278,9 +280,13 @@ def test_no_live_logs_plain_lines_on_a_terminal(tmp_path: Path) -> None:
 
 
 class Steady(NekoPluginBase):
-    """Entries none; a job that fails every other run."""
+    """An entry; a job that fails every other run."""
 
     runs = 0
+
+    @plugin_entry(id="ping")
+    async def ping(self) -> str:
+        return "pong"
 
     @periodic(every=10)
     async def tick(self) -> None:
@@ -309,27 +315,54 @@ class Flaky(NekoPluginBase):
         raise RuntimeError("lost connection")
 
 
-def test_status_table_shows_state_restarts_jobs_and_last_error(tmp_path: Path) -> None:
+def test_status_table_shows_state_uptime_calls_jobs_and_last_error(tmp_path: Path) -> None:
     Steady.runs = 0
     tables: list[str] = []
+    start = 1767571200.0  # the wall clock follows the mock clock from here
+
+    def wall() -> float:
+        return start + trio.current_time()
 
     async def main() -> None:
         plugins = {"steady": Steady, "doomed": Doomed}
-        async with open_host(HostConfig(home=tmp_path), plugins=plugins, watchdog=False) as host:
+        config = HostConfig(home=tmp_path)
+        activity = Activity()
+        async with (
+            open_host(config, plugins=plugins, watchdog=False, wall_clock=wall) as host,
+            trio.open_nursery() as nursery,
+        ):
+            await nursery.start(activity.follow, host)
+            await host.call("steady.ping")
+            await host.call("steady.ping")
             await trio.sleep(45)  # four ticks: two failed; doomed keeps crashing and backing off
             for keep in (None, frozenset({"steady"})):
                 console = Console(record=True, width=200, color_system=None)
-                console.print(status_table(host, keep))
+                console.print(status_table(host, keep, activity=activity, now=wall()))
                 tables.append(console.export_text())
+            details = plugin_details(host, "steady", activity, now=wall())
+            assert details["uptime"] == 45
+            assert details["calls"] == {"served": 2, "failed": 0, "timed_out": 0}
+            (tick,) = details["jobs"]
+            assert (tick["runs"], tick["failures"], tick["last_run"], tick["next_run"]) == (
+                4,
+                2,
+                5,
+                5,
+            )
+            nursery.cancel_scope.cancel()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     full, only = tables
     assert "nekohooks 0.1.0: 1 of 2 plugins running" in full
     assert re.search(
-        r"steady\s+│\s+running\s+│\s+0\s+│\s+0\s+│\s+4/2/0\s+│\s+RuntimeError: even run", full
-    )
+        r"steady\s+│\s+running\s+│\s+45s\s+│\s+0\s+│\s+1\s+│\s+2\s+│\s+4/2/0\s+│\s+"
+        r"tick in 5s\s+│\s+RuntimeError: even run",
+        full,
+    ), full
     doomed = re.search(
-        r"doomed\s+│\s+(\w+)\s+│\s+(\d+)\s+│\s+0\s+│\s+-\s+│\s+RuntimeError: no database", full
+        r"doomed\s+│\s+(\w+)\s+│\s+-\s+│\s+(\d+)\s+│\s+0\s+│\s+0\s+│\s+-\s+│\s+-\s+│\s+"
+        r"RuntimeError: no database",
+        full,
     )
     assert doomed is not None and doomed[1] in ("restarting", "failed") and int(doomed[2]) >= 3
     assert "1 of 1 plugins running" in only and "doomed" not in only

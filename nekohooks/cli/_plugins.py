@@ -24,7 +24,16 @@ from ._options import (
     split_only,
     verbosity,
 )
-from ._render import BROKEN, console, count, dumps, info_lines, listing, plugins_table
+from ._render import (
+    BROKEN,
+    console,
+    count,
+    dumps,
+    info_lines,
+    listing,
+    plugin_details,
+    plugins_table,
+)
 from ._signals import Deadline
 
 __all__ = ["call", "check", "info", "list_plugins", "schema"]
@@ -61,21 +70,7 @@ def info(plugin: str, as_json: bool) -> None:
     keep = frozenset({plugin})
 
     def details(host: Host) -> dict[str, Any]:
-        row = listing(host, keep)[0]
-        found = host.plugins.get(plugin)
-        row["description"] = found.description if found else ""
-        row["entries"] = [
-            {
-                "id": e.id,
-                "description": e.description,
-                "kind": e.kind.value,
-                "runs_on": e.runs_on.value,
-                "timeout": e.timeout,
-                "parameters": dict(e.input_schema),
-            }
-            for e in (found.entries if found else ())
-        ]
-        return row
+        return plugin_details(host, plugin)
 
     row: dict[str, Any] = run_host(host_config(keep), details)
     if as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -15,6 +16,7 @@ from rich.text import Text
 from .._host import Host
 from .._model import PluginState, PluginStatus
 from .._version import __version__
+from ._activity import Activity, span
 
 __all__ = [
     "BROKEN",
@@ -24,6 +26,7 @@ __all__ = [
     "info_lines",
     "job_totals",
     "listing",
+    "plugin_details",
     "plugins_table",
     "status_table",
 ]
@@ -99,11 +102,18 @@ def plugins_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def info_lines(row: dict[str, Any]) -> None:
-    """Print ``neko info``'s text view of one plugin record."""
+    """Print ``neko info``'s text view of one plugin record (see :func:`plugin_details`)."""
     console.print(f"[bold]{row['name']}[/] {row['distribution'] or ''} {row['version'] or ''}")
     console.print(f"status: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
+    calls = row["calls"]
+    up = "-" if row["uptime"] is None else span(row["uptime"])
+    console.print(
+        f"up {up}; calls served {calls['served']} ({calls['failed']} failed, "
+        f"{calls['timed_out']} timed out)",
+        highlight=False,
+    )
     if row["description"]:
-        console.print(row["description"])
+        console.print(row["description"], highlight=False)
     for entry in row["entries"]:
         params = entry["parameters"].get("properties", {})
         required = set(entry["parameters"].get("required", []))
@@ -112,12 +122,67 @@ def info_lines(row: dict[str, Any]) -> None:
             for name, spec in params.items()
         )
         console.print(
-            f"  {row['name']}.{entry['id']}({args}) [dim]{entry['description']}[/]",
+            f"  {row['name']}.{entry['id']}({args}) \\[{entry['kind']}, {entry['runs_on']}] "
+            f"[dim]{entry['description']}[/]",
             highlight=False,
             soft_wrap=True,
         )
-    for job, schedule in row["schedules"].items():
-        console.print(f"  job {job}: {schedule}")
+    for job in row["jobs"]:
+        last = "never" if job["last_run"] is None else f"{span(job['last_run'])} ago"
+        after = "-" if job["next_run"] is None else f"in {span(job['next_run'])}"
+        console.print(
+            f"  job {job['id']}: {job['schedule']}; runs {job['runs']} ({job['failures']} "
+            f"failed, {job['skipped']} skipped); last {last}; next {after}",
+            highlight=False,
+        )
+
+
+def plugin_details(
+    host: Host, name: str, activity: Activity | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """``neko info``'s record of one plugin: the listing row plus its description, each
+    entry's parameters, kind and where it runs, each job's counters with its last and next
+    run (seconds ago / from now), uptime (seconds) and calls served."""
+    now = time.time() if now is None else now
+    activity = activity or Activity()
+    row = listing(host, frozenset({name}))[0]
+    found = host.plugins.get(name)
+    status = host.status(name)
+    row["description"] = found.description if found else ""
+    row["uptime"] = None if status.since is None else now - status.since
+    row["calls"] = {
+        "served": status.calls,
+        "failed": status.call_failures,
+        "timed_out": status.call_timeouts,
+    }
+    row["entries"] = [
+        {
+            "id": e.id,
+            "description": e.description,
+            "kind": e.kind.value,
+            "runs_on": e.runs_on.value,
+            "timeout": e.timeout,
+            "parameters": dict(e.input_schema),
+        }
+        for e in (found.entries if found else ())
+    ]
+    jobs = []
+    for job in found.jobs if found else ():
+        last = activity.last(name, job.id)
+        upcoming = activity.next(status, job, now)
+        jobs.append(
+            {
+                "id": job.id,
+                "schedule": job.describe(),
+                "runs": status.job_runs.get(job.id, 0),
+                "failures": status.job_failures.get(job.id, 0),
+                "skipped": status.job_skipped.get(job.id, 0),
+                "last_run": None if last is None else now - last,
+                "next_run": None if upcoming is None else upcoming - now,
+            }
+        )
+    row["jobs"] = jobs
+    return row
 
 
 def job_totals(status: PluginStatus) -> tuple[int, int, int]:
@@ -134,29 +199,46 @@ def status_table(
     keep: frozenset[str] | None = None,
     *,
     caption: str = "Ctrl-C or SIGTERM stops every plugin cleanly",
+    activity: Activity | None = None,
+    now: float | None = None,
 ) -> Table:
-    """The live status table of ``neko run``: one row per plugin."""
+    """The live status table of ``neko run``: one row per plugin.
+
+    ``activity`` (the event stream's record of job runs) gives the next job's time; ``now``
+    is the wall clock (default: ``time.time()``).
+    """
+    now = time.time() if now is None else now
+    activity = activity or Activity()
     statuses = [s for s in host.statuses() if keep is None or s.name in keep]
     running = sum(s.state is PluginState.RUNNING for s in statuses)
     title = f"nekohooks {__version__}: {running} of {len(statuses)} plugins running"
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("plugin", style="bold")
     table.add_column("state")
+    table.add_column("up", justify="right")
     table.add_column("restarts", justify="right")
     table.add_column("entries", justify="right")
+    table.add_column("calls", justify="right")
     table.add_column("jobs runs/failed/skipped", justify="right")
-    table.add_column("last error", overflow="fold", max_width=60)
+    table.add_column("next job")
+    table.add_column("last error", overflow="fold", max_width=50)
     plugins = host.plugins
     for status in statuses:
         info = plugins.get(status.name)
         runs, failed, skipped = job_totals(status)
         jobs = f"{runs}/{failed}/{skipped}" if info and info.jobs else "-"
+        failures = status.call_failures + status.call_timeouts
+        calls = f"{status.calls}" + (f" ({failures} failed)" if failures else "")
+        soonest = activity.soonest(status, {j.id: j for j in info.jobs}, now) if info else None
         table.add_row(
             status.name,
             Text(status.state.value, style=_STATE_STYLE[status.state]),
+            span(now - status.since) if status.since is not None else "-",
             str(status.restarts),
             str(len(info.entries)) if info else "-",
+            Text(calls, style="red" if failures else ""),
             Text(jobs, style="red" if failed else ""),
+            f"{soonest[0]} in {span(soonest[1] - now)}" if soonest else "-",
             Text(status.last_error or "", style="red"),
         )
     return table

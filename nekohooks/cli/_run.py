@@ -18,6 +18,7 @@ from .._host import Host, open_host
 from .._model import PluginStatus
 from .._process import serve
 from .._version import __version__
+from ._activity import Activity
 from ._logging import log_handler, setup_logging
 from ._oneshot import config_source, host_config
 from ._options import check_only, installed_names, only_option, split_only, verbosity
@@ -58,9 +59,11 @@ async def log_changes(host: Host, keep: frozenset[str] | None, every: float = 1.
         await trio.sleep(every)
 
 
-async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: float) -> None:
+async def _refresh(
+    live: Live, host: Host, keep: frozenset[str] | None, every: float, activity: Activity
+) -> None:
     while True:
-        live.update(status_table(host, keep), refresh=True)
+        live.update(status_table(host, keep, activity=activity), refresh=True)
         await trio.sleep(every)
 
 
@@ -113,6 +116,7 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
 
     async def serve_plugins(live: Live | None) -> None:
         early = StartupSignals()
+        activity = Activity()  # job runs, from the host's event stream
 
         async def hosted() -> None:
             with early.startup:
@@ -122,10 +126,11 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
                         names = ", ".join(installed_names()) or "none"
                         log.warning("no plugins to run (installed: %s)", names)
                     async with trio.open_nursery() as reporters:
+                        await reporters.start(activity.follow, host)
 
                         def ready() -> None:  # serve() handles the signals from here on
                             if live is not None:
-                                reporters.start_soon(_refresh, live, host, keep, 0.5)
+                                reporters.start_soon(_refresh, live, host, keep, 0.5, activity)
                             else:
                                 reporters.start_soon(log_changes, host, keep)
 
@@ -133,7 +138,8 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
                         log.info("signal %d: shutting down", signum)
                         reporters.cancel_scope.cancel()
                 if live is not None:
-                    live.update(status_table(host, keep, caption="stopped"), refresh=True)
+                    table = status_table(host, keep, caption="stopped", activity=activity)
+                    live.update(table, refresh=True)
 
         error: Exception | None = None
         async with trio.open_nursery() as nursery:
