@@ -87,7 +87,7 @@ class PluginRunner:
         self._stop = trio.Event()
         self._run_scope: trio.CancelScope | None = None
         self._constructed = False
-        self._calls = _CallDeadlines()
+        self._calls = _CallDeadlines(self._deaf_calls, env.limits.terminate_grace)
         self._crashes: list[float] = []
         self._rng = env.rng
 
@@ -131,6 +131,14 @@ class PluginRunner:
         if exc is not None:
             log.debug("plugin %r: %s traceback", self.name, what, exc_info=exc, extra=about)
         self.env.emit(EventKind.FAULT, self.name, phase=str(phase), error=text, job=job)
+
+    def _deaf_calls(self, count: int) -> None:
+        grace = self.env.limits.terminate_grace
+        self.record_fault(
+            Phase.ENTRY,
+            f"{count} call(s) still running {grace:g}s after their timeout: an entry ignores "
+            "cancellation, and its caller keeps waiting",
+        )
 
     def note_loop_block(self, seconds: float, where: str) -> None:
         """The watchdog saw this plugin hold the trio loop for ``seconds`` at ``where``."""
@@ -475,10 +483,14 @@ class _CallDeadlines:
 
     TICK = 0.01
 
-    def __init__(self) -> None:
+    def __init__(self, on_deaf: Callable[[int], None], grace: float) -> None:
         self._due: dict[float, set[trio.CancelScope]] = {}
         self._ticks: list[float] = []  # heap of the keys of _due
         self._timer: trio.CancelScope | None = None
+        # Timed-out calls still running ``grace`` after their tick ignore cancellation: a
+        # caller's task runs its entry, so it stays held; ``on_deaf(n)`` reports them.
+        self._on_deaf, self._grace = on_deaf, grace
+        self._overdue: list[tuple[float, int, set[trio.CancelScope]]] = []
 
     def add(self, scope: trio.CancelScope, timeout: float) -> set[trio.CancelScope]:
         """Register ``scope`` to be cancelled ``timeout`` seconds from now; return its set,
@@ -500,15 +512,28 @@ class _CallDeadlines:
                 scope.cancel()
 
     async def expire(self) -> None:
-        """Cancel calls as their tick passes, until cancelled (with the plugin's run)."""
+        """Cancel calls as their tick passes, until cancelled (with the plugin's run); report
+        those still running ``grace`` later."""
         while True:
-            with trio.CancelScope(deadline=self._ticks[0] if self._ticks else math.inf) as timer:
+            due = min(
+                self._ticks[0] if self._ticks else math.inf,
+                self._overdue[0][0] if self._overdue else math.inf,
+            )
+            with trio.CancelScope(deadline=due) as timer:
                 self._timer = timer
                 await trio.sleep_forever()
             now = trio.current_time()
             while self._ticks and self._ticks[0] <= now:
-                for scope in self._due.pop(heapq.heappop(self._ticks)):
+                tick = heapq.heappop(self._ticks)
+                calls = self._due.pop(tick)
+                for scope in calls:
                     scope.cancel()
+                if calls:
+                    heapq.heappush(self._overdue, (tick + self._grace, id(calls), calls))
+            while self._overdue and self._overdue[0][0] <= now:
+                calls = heapq.heappop(self._overdue)[2]
+                if calls:
+                    self._on_deaf(len(calls))
 
 
 def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
