@@ -438,6 +438,29 @@ def test_check_runs_the_contract_kit_on_an_installed_plugin(tmp_path: Path) -> N
     assert proc.returncode == 2 and "--examples" in proc.stderr
 
 
+def test_check_stops_on_ctrl_c(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
+    proc = subprocess.Popen(
+        [str(NEKO), "check", "companion", "--examples", "1000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environ, "NEKO_HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stderr is not None
+        reader = LineReader(proc.stderr)
+        assert reader.wait_for("answers valid arguments", timeout=60), reader.drain()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = reader.drain()
+    assert text.splitlines()[-1] == "interrupted" and "Traceback" not in text
+
+
 def test_info_shows_each_entrys_parameters(tmp_path: Path) -> None:
     proc = neko(tmp_path, "info", "hello", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -12,6 +12,7 @@ import click
 from .._errors import EntryTimeout
 from .._host import Host
 from .._model import EntryKind, PluginState
+from .._process import EXIT_INTERRUPTED
 from .._schema import tool_definitions
 from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
 from ._logging import setup_logging
@@ -224,14 +225,18 @@ def check(
         raise click.ClickException(str(exc)) from None
 
     budget = Budget(max_integer=max_integer, memory_mb=memory_mb, seconds=example_timeout)
-    report = check_plugin(
-        plugin,
-        max_examples=examples,
-        days=days,
-        budget=budget,
-        progress=lambda line: click.echo(line, err=True),
-        raise_on_violation=False,
-    )
+    try:
+        report = check_plugin(
+            plugin,
+            max_examples=examples,
+            days=days,
+            budget=budget,
+            progress=lambda line: click.echo(line, err=True),
+            raise_on_violation=False,
+        )
+    except KeyboardInterrupt:  # Ctrl-C: the kit's children and threads are daemons
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if as_json:
         click.echo(dumps(attrs.asdict(report) | {"ok": report.ok}))
     elif report.ok:

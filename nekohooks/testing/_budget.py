@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -88,6 +89,7 @@ def _child_main(
 ) -> None:
     """The child: open the handler, then answer requests until the parent closes the pipe."""
     parent_end.close()  # the fork copied it; with it open here, the parent closing is no EOF
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it ends the child
     try:
         with open_handler() as handle:
             conn.send(("ready", None))
