@@ -10,6 +10,7 @@ invalid plugin name for ``new``).
 from __future__ import annotations
 
 import inspect
+import importlib
 import json
 import logging
 import os
@@ -717,6 +718,27 @@ def new(name: str, directory: Path | None) -> None:
     ]
     for step in steps:
         console.print(f"  {step}", highlight=False, markup=False)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the wheel into.",
+)
+def adopt(folder: Path, out: Path) -> None:
+    """Package a foreign plugin FOLDER (N.E.K.O: plugin.toml + package) as a wheel."""
+    # The compat layer sits above the CLI: loaded by name, as plugins are.
+    layer = importlib.import_module("nekohooks.compat.adopt")
+    try:
+        wheel = layer.adopt(folder, out)
+    except layer.AdoptError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"Wrote [bold]{wheel}[/]", highlight=False)
+    console.print(f"Install it with:  pip install {wheel}", highlight=False, markup=False)
 
 
 if __name__ == "__main__":

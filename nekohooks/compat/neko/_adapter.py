@@ -36,7 +36,7 @@ import nekohooks
 
 from ._errors import EntryImportError, FolderError
 from ._imports import register_folder
-from ._loop import PluginLoop
+from ._loop import PluginLoop, real_time
 from ._manifest import Manifest, read_manifest
 from ._runtime import Runtime
 from .sdk._base import NekoPluginBase as SdkPluginBase
@@ -195,6 +195,9 @@ def _schema(func: Callable[..., Any], meta: HandlerMeta, i18n: PluginI18n) -> di
         schema = _signature_schema(func)
     resolved: dict[str, Any] = i18n.resolve(schema)
     resolved.setdefault("type", "object")
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
+    if not takes_any:  # arguments the handler cannot take are refused before it runs
+        resolved.setdefault("additionalProperties", False)
     return resolved
 
 
@@ -232,7 +235,8 @@ class _Run:
         if manifest.store_enabled:
             _ = self.ctx.store  # made here, on trio, before the plugin's threads touch it
         self.ctx.tasks.start("neko-outbox", self.runtime.deliver)
-        self.loop = await trio.to_thread.run_sync(PluginLoop, f"neko-asyncio-{self.ctx.name}")
+        name = f"neko-asyncio-{self.ctx.name}"
+        self.loop = await real_time(functools.partial(trio.to_thread.run_sync, PluginLoop, name))
         sdk_ctx = SdkContext(self.runtime, SdkLogger(self.ctx.logger))
         plugin_class = self.spec.plugin_class
 
@@ -274,7 +278,7 @@ class _Run:
         await self.runtime.flush()
         self.runtime.close_files()
         if self.loop is not None:
-            await trio.to_thread.run_sync(self.loop.close)
+            await real_time(functools.partial(trio.to_thread.run_sync, self.loop.close))
             self.loop = None
         if failure is not None:
             raise failure

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import outcome
 import trio
 
-__all__ = ["PluginLoop"]
+__all__ = ["PluginLoop", "real_time"]
 
 T = TypeVar("T")
 
@@ -61,21 +62,7 @@ class PluginLoop:
         async def wrapper() -> T:
             return await fn()
 
-        if not _autojumping():
-            return await self._wait(wrapper)
-        finished = False
-
-        async def keep_busy() -> None:  # a MockClock must not jump while the loop works
-            while not finished:
-                await trio.lowlevel.checkpoint()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(keep_busy)
-            try:
-                result = await outcome.acapture(self._wait, wrapper)
-            finally:
-                finished = True
-        return result.unwrap()
+        return await real_time(functools.partial(self._wait, wrapper))
 
     async def _wait(self, wrapper: Callable[[], Coroutine[Any, Any, T]]) -> T:
         future = asyncio.run_coroutine_threadsafe(wrapper(), self.loop)
@@ -126,3 +113,26 @@ def _autojumping() -> bool:
         and isinstance(clock, testing.MockClock)
         and clock.autojump_threshold != float("inf")
     )
+
+
+async def real_time(wait: Callable[[], Awaitable[T]]) -> T:
+    """``await wait()`` where the wait is for work outside trio (a thread, the asyncio loop).
+
+    Under an autojumping ``MockClock`` a task waiting on outside work looks idle and the
+    clock would jump straight to the next timeout; there the loop is kept busy meanwhile.
+    """
+    if not _autojumping():
+        return await wait()
+    finished = False
+
+    async def keep_busy() -> None:
+        while not finished:
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_busy)
+        try:
+            result = await outcome.acapture(wait)
+        finally:
+            finished = True
+    return result.unwrap()  # type: ignore[no-any-return]
