@@ -9,8 +9,8 @@ invalid plugin name for ``new``).
 
 from __future__ import annotations
 
-import inspect
 import importlib
+import inspect
 import json
 import logging
 import os

@@ -22,7 +22,7 @@ from pathlib import Path
 import attrs
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["FOLDERS", "KINDS", "Adoption", "AdoptError", "adopt", "detect"]
+__all__ = ["FOLDERS", "KINDS", "AdoptError", "Adoption", "adopt", "detect"]
 
 #: Folder kind → ``"module:function"`` of its ``describe(folder) -> Adoption | None``.
 KINDS: dict[str, str] = {
@@ -59,7 +59,7 @@ def detect(folder: Path) -> Adoption:
     """The :class:`Adoption` of the first kind that recognises ``folder``; else ``AdoptError``."""
     if not folder.is_dir():
         raise AdoptError(f"{folder}: not a folder")
-    for kind, ref in KINDS.items():
+    for _kind, ref in KINDS.items():
         module, _, name = ref.partition(":")
         describe: Callable[[Path], Adoption | None] = getattr(importlib.import_module(module), name)
         try:

@@ -135,4 +135,4 @@ async def real_time(wait: Callable[[], Awaitable[T]]) -> T:
             result = await outcome.acapture(wait)
         finally:
             finished = True
-    return result.unwrap()  # type: ignore[no-any-return]
+    return result.unwrap()
