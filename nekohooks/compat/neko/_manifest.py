@@ -85,7 +85,7 @@ class Manifest:
             if not in_untested:
                 raise SdkVersionMismatch(
                     self.path,
-                    f"{where} requires N.E.K.O SDK{supported}, this is N.E.K.O SDK {version} "
+                    f"{where} requires N.E.K.O SDK {supported}, this is N.E.K.O SDK {version} "
                     "(provided by nekohooks.compat.neko)",
                 )
             log.warning(
