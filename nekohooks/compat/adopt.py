@@ -51,6 +51,8 @@ class Adoption:
     """A Python identifier: the folder is installed as ``neko_plugin_folders/<folder_name>``."""
     target: str
     """The entry point's object reference, e.g. ``nekohooks.compat.neko.adopted:weather``."""
+    loader: str
+    """``module:function`` that turns the folder itself into the plugin object."""
     version: str
     summary: str
 

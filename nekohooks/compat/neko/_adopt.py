@@ -33,6 +33,7 @@ def describe(folder: Path) -> Adoption | None:
         plugin=manifest.id,
         folder_name=name,
         target=f"nekohooks.compat.neko.adopted:{name}",
+        loader="nekohooks.compat.neko:adapt_folder",
         version=manifest.version,
         summary=manifest.description or manifest.name,
     )
