@@ -55,7 +55,7 @@ def folder(
 )
 def test_sdk_ranges_that_exclude_us(tmp_path: Path, sdk: str, problem: str) -> None:
     manifest = read_manifest(folder(tmp_path, "ranges", sdk=sdk))
-    with pytest.raises((SdkVersionMismatch, ManifestError), match="plugin.toml: ") as caught:
+    with pytest.raises((SdkVersionMismatch, ManifestError), match=r"plugin\.toml: ") as caught:
         manifest.check_sdk()
     assert problem in str(caught.value)
 
@@ -101,10 +101,9 @@ def test_bad_ids_and_entries(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="id must be a plugin name"):
         read_manifest(path)
     (path / "plugin.toml").write_text('[plugin]\nid = "ids"\nentry = "x:Y"\n', encoding="utf-8")
-    with pytest.raises(
-        ManifestError, match="entry must look like 'plugin.plugins.<package>:Class', got 'x:Y'"
-    ):
+    with pytest.raises(ManifestError) as caught:
         read_manifest(path)
+    assert "entry must look like 'plugin.plugins.<package>:Class', got 'x:Y'" in str(caught.value)
 
 
 async def test_a_disabled_plugin_is_listed_but_refuses_calls(tmp_path: Path) -> None:
@@ -113,10 +112,9 @@ async def test_a_disabled_plugin_is_listed_but_refuses_calls(tmp_path: Path) -> 
         HostConfig(home=tmp_path / "home"), plugins={"disabled": adapt_folder(path)}
     ) as host:
         assert host.status("disabled").state is PluginState.RUNNING
-        with pytest.raises(
-            PluginUnavailable, match=r"disabled by \[plugin_runtime\] enabled = false"
-        ):
+        with pytest.raises(EntryFailed, match=r"disabled by \[plugin_runtime\] enabled") as refused:
             await host.call("disabled.ping")
+        assert isinstance(refused.value.__cause__, PluginUnavailable)
 
 
 @pytest.mark.parametrize("policy", ["warn", "ignore"])
