@@ -15,6 +15,7 @@ optional ``neko.toml`` and the environment:
     [plugins]
     allow = ["weather", "reminder"]    # optional
     deny = ["noisy"]
+    folders = ["../my_neko_plugin"]    # plugin folders used in place (relative to this file)
 
     [limits]
     startup_timeout = 30
@@ -98,6 +99,8 @@ class HostConfig:
     plugin_filter: PluginFilter = attrs.field(factory=PluginFilter)
     limits: Limits = attrs.field(factory=Limits)
     restart: RestartPolicy = attrs.field(factory=RestartPolicy)
+    plugin_folders: tuple[Path, ...] = ()
+    """Plugin folders loaded where they are (``[plugins] folders``), e.g. N.E.K.O plugins."""
 
 
 def _section(data: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -135,8 +138,12 @@ def load_config(
                 isinstance(value, list) and all(isinstance(v, str) for v in value)
             ):
                 raise ConfigError(f"[plugins] {key} must be a list of names", path=path)
+        folders = plugins.get("folders", [])
+        if not (isinstance(folders, list) and all(isinstance(v, str) for v in folders)):
+            raise ConfigError("[plugins] folders must be a list of paths", path=path)
         return HostConfig(
             home=home,
+            plugin_folders=tuple(path.parent / Path(f).expanduser() for f in folders),
             plugin_filter=PluginFilter.from_env(allow, deny, environ=env),
             limits=Limits(**_section(data, "limits", path)),
             restart=RestartPolicy(**_section(data, "restart", path)),

@@ -31,7 +31,7 @@ import trio
 from . import __version__
 from ._config import HostConfig
 from ._context import PluginContext
-from ._discovery import load_plugins, scan
+from ._discovery import folder_candidates, load_plugins, scan
 from ._errors import EntryNotFound, PluginUnavailable
 from ._model import (
     EntryCall,
@@ -335,9 +335,11 @@ async def open_host(
     config = config or HostConfig()
     registry = Registry()
     if plugins is None:
+        in_folders, broken = folder_candidates(config.plugin_folders)
+        registry.failures.extend(broken)
         load_plugins(
             registry,
-            scan(),
+            scan() + in_folders,
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,

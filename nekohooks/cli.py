@@ -34,7 +34,7 @@ from rich.text import Text
 
 from . import __version__
 from ._config import HostConfig, load_config
-from ._discovery import PluginFilter, scan
+from ._discovery import PluginFilter, folder_candidates, scan
 from ._errors import NekoError
 from ._host import Host, open_host, serve
 from ._model import EntryKind, PluginState, PluginStatus
@@ -87,7 +87,12 @@ def _verbosity() -> int:
 
 
 def _installed_names() -> list[str]:
-    return [cand.name for cand in scan()]
+    """Installed plugins and those in ``[plugins] folders`` (nothing is imported)."""
+    try:
+        folders = load_config().plugin_folders
+    except NekoError:
+        folders = ()
+    return [cand.name for cand in scan() + folder_candidates(folders)[0]]
 
 
 def _split_only(values: Iterable[str]) -> list[str]:
