@@ -12,7 +12,7 @@ import pytest
 import trio
 from conftest import PLUGINS
 
-from nekohooks import EntryFailed, HostConfig, InvalidArguments, open_host
+from nekohooks import EntryFailed, EntryTimeout, HostConfig, InvalidArguments, open_host
 from nekohooks.compat.neko import ErrReturned, adapt_folder
 from nekohooks.testing import check_plugin, open_harness
 
@@ -173,3 +173,50 @@ def test_contract_kit(name: str, tmp_path: Path, feed_url: str) -> None:
     )
     assert report.violations == ()
     assert report.examples > 0
+
+
+SLOW = """
+import asyncio
+
+from plugin.sdk.plugin import NekoPluginBase, Ok, plugin_entry
+
+CANCELLED = []
+
+
+class Plugin(NekoPluginBase):
+    @plugin_entry(id="slow", timeout=0.5)
+    async def slow(self, **_):
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            CANCELLED.append("slow")
+            raise
+        return Ok("late")
+
+    @plugin_entry(id="crash")
+    def crash(self, **_):
+        raise ValueError("plugin bug")
+"""
+
+
+async def test_a_timeout_cancels_the_plugins_coroutine_and_a_crash_is_an_entry_failure(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    folder = tmp_path / "slowpoke"
+    folder.mkdir()
+    (folder / "plugin.toml").write_text(
+        '[plugin]\nid = "slowpoke"\nentry = "plugin.plugins.slowpoke:Plugin"\n', encoding="utf-8"
+    )
+    (folder / "__init__.py").write_text(SLOW, encoding="utf-8")
+    plugins = {"slowpoke": adapt_folder(folder)}
+    async with open_host(HostConfig(home=tmp_path / "home"), plugins=plugins) as neko:
+        started = trio.current_time()
+        with pytest.raises(EntryTimeout):
+            await neko.call("slowpoke.slow")
+        assert trio.current_time() - started < 5
+        assert sys.modules["plugin.plugins.slowpoke"].CANCELLED == ["slow"]
+        with pytest.raises(EntryFailed, match="ValueError: plugin bug") as crashed:
+            await neko.call("slowpoke.crash")
+        assert isinstance(crashed.value.__cause__, ValueError)

@@ -15,8 +15,8 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import outcome
 import trio
@@ -58,28 +58,33 @@ class PluginLoop:
         awaited (at most 5 s, shielded) before ``trio.Cancelled`` propagates; a timeout of the
         caller's scope therefore also stops the plugin's coroutine.
         """
+        return await real_time(functools.partial(self._wait, fn))
+
+    async def _wait(self, fn: Callable[[], Awaitable[T]]) -> T:
+        token = trio.lowlevel.current_trio_token()
+        finished = trio.Event()
+        started = False
+
+        def wake() -> None:
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(finished.set)
 
         async def wrapper() -> T:
-            return await fn()
+            nonlocal started
+            started = True
+            try:
+                return await fn()
+            finally:
+                wake()
 
-        return await real_time(functools.partial(self._wait, wrapper))
-
-    async def _wait(self, wrapper: Callable[[], Coroutine[Any, Any, T]]) -> T:
         future = asyncio.run_coroutine_threadsafe(wrapper(), self.loop)
-        token = trio.lowlevel.current_trio_token()
-        done = trio.Event()
-
-        def wake(_: concurrent.futures.Future[T]) -> None:
-            with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(done.set)
-
-        future.add_done_callback(wake)
         try:
-            await done.wait()
+            await finished.wait()
         except trio.Cancelled:
             future.cancel()
-            with trio.move_on_after(5, shield=True):
-                await done.wait()
+            if started:  # let the plugin's coroutine see its cancellation through
+                with trio.move_on_after(5, shield=True):
+                    await finished.wait()
             raise
         return future.result()
 
