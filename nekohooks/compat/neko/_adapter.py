@@ -23,8 +23,6 @@ import importlib
 import inspect
 import logging
 import traceback
-import types
-import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,26 +37,18 @@ from ._imports import register_folder
 from ._loop import PluginLoop, real_time
 from ._manifest import Manifest, read_manifest
 from ._runtime import Runtime
+from ._schema import entry_schema
 from .sdk._base import NekoPluginBase as SdkPluginBase
 from .sdk._context import SdkContext
 from .sdk._decorators import HandlerMeta, handler_meta
 from .sdk._logger import SdkLogger
 from .sdk._result import Err, ErrReturned, Ok, err_parts
-from .sdk.shared.i18n import PluginI18n, load_locales
+from .sdk.shared.i18n import load_locales
 
 __all__ = ["adapt_folder"]
 
 log = logging.getLogger("nekohooks.compat.neko")
 
-_SKIP = frozenset({"self", "cls", "_ctx", "args", "kwargs"})
-_JSON_TYPES: dict[object, str] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    dict: "object",
-    list: "array",
-}
 _adapted: dict[Path, type] = {}
 
 
@@ -142,63 +132,6 @@ def _members(plugin_class: type) -> list[tuple[str, Callable[..., Any], HandlerM
         if meta is not None and callable(func):
             found.append((attr, func, meta))
     return found
-
-
-def _hint_schema(hint: object) -> dict[str, Any]:
-    origin = typing.get_origin(hint)
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if origin is typing.Annotated:
-        return _hint_schema(args[0])
-    if origin in (typing.Union, types.UnionType) and len(args) == 1:
-        inner = _hint_schema(args[0])
-        if isinstance(inner.get("type"), str):
-            inner["type"] = [inner["type"], "null"]
-        return inner
-    if origin in (list, dict):
-        return {"type": _JSON_TYPES[origin]}
-    kind = _JSON_TYPES.get(hint)
-    return {"type": kind} if kind else {}
-
-
-def _signature_schema(func: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception:  # unresolvable annotations: untyped properties
-        hints = {}
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for name, param in inspect.signature(func).parameters.items():
-        if name in _SKIP or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        prop = _hint_schema(hints.get(name))
-        if param.default is param.empty:
-            required.append(name)
-        elif param.default is None or isinstance(param.default, str | int | float | bool):
-            prop["default"] = param.default
-        properties[name] = prop
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def _schema(func: Callable[..., Any], meta: HandlerMeta, i18n: PluginI18n) -> dict[str, Any]:
-    if meta.input_schema is not None:
-        schema = dict(meta.input_schema)
-    elif meta.params is not None:
-        model = meta.params
-        maker = getattr(model, "model_json_schema", None) or getattr(model, "schema", None)
-        if maker is None:
-            raise TypeError(f"params model {model!r} has no model_json_schema()")
-        schema = dict(maker())
-    else:
-        schema = _signature_schema(func)
-    resolved: dict[str, Any] = i18n.resolve(schema)
-    resolved.setdefault("type", "object")
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
-    if not takes_any:  # arguments the handler cannot take are refused before it runs
-        resolved.setdefault("additionalProperties", False)
-    return resolved
 
 
 async def _call(handler: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
@@ -371,7 +304,7 @@ def _build(folder: Path, manifest: Manifest, plugin_class: type) -> type[nekohoo
         if meta.role in ("entry", "llm_tool"):
             entry_id = meta.id or attr
             timeout = meta.timeout or manifest.timeout
-            schema = _schema(func, meta, i18n)
+            schema = entry_schema(func, meta, i18n)
             namespace[f"neko_{attr}"] = _make_entry(
                 attr, entry_id, meta, schema, description, timeout
             )

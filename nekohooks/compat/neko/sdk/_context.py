@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._logger import SdkLogger
 from ._push import build_message
-from ._result import ValidationError
 from ._unsupported import Unsupported
 
 if TYPE_CHECKING:
@@ -49,11 +48,12 @@ class SdkContext:
         return dict(self._runtime.manifest.metadata)
 
     def push_message(self, **kwargs: Any) -> dict[str, Any]:
-        """Send a message (keyword form); returns ``{"submitted": bool, "message_id": ...}``."""
-        try:
-            target, message = build_message(self.plugin_id, **kwargs)
-        except ValidationError:
-            raise
+        """Send a message (keyword form); returns ``{"submitted": bool, "message_id": ...}``.
+
+        Raises ``ValidationError`` for a malformed message; never blocks: the message is
+        queued and sent by the plugin's outbox task in order.
+        """
+        target, message = build_message(self.plugin_id, **kwargs)
         message_id = uuid.uuid4().hex
         message["message_id"] = message_id
         if not self._runtime.post(target, message):
