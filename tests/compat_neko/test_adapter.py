@@ -12,8 +12,9 @@ import pytest
 import trio
 from conftest import PLUGINS
 
-from nekohooks import EntryFailed, EntryTimeout, HostConfig, InvalidArguments, open_host
+from nekohooks import HostConfig, open_host
 from nekohooks.compat.neko import ErrReturned, adapt_folder
+from nekohooks.errors import EntryFailed, EntryTimeout, InvalidArguments
 from nekohooks.testing import check_plugin, open_harness
 
 Messages = list[tuple[str, str, dict[str, Any]]]

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from badfolders import GOOD_CLASS
 
-from nekohooks import EntryFailed, HostConfig, PluginState, PluginUnavailable, open_host
+from nekohooks import HostConfig, open_host
 from nekohooks.compat.neko import ManifestError, SdkVersionMismatch, adapt_folder, read_manifest
+from nekohooks.errors import EntryFailed, PluginUnavailable
+from nekohooks.records import PluginState
 
 FAILING_STARTUP = """
 from plugin.sdk.plugin import Err, NekoPluginBase, Ok, SdkError, lifecycle, plugin_entry

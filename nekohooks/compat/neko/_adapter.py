@@ -31,6 +31,7 @@ import attrs
 import trio
 
 import nekohooks
+from nekohooks.errors import PluginUnavailable
 
 from ._errors import EntryImportError, FolderError
 from ._imports import register_folder
@@ -242,7 +243,7 @@ class _AdapterBase(nekohooks.NekoPluginBase):
     async def _neko_running(self) -> _Run:
         manifest = self._neko_spec.manifest
         if not manifest.enabled:
-            raise nekohooks.PluginUnavailable(
+            raise PluginUnavailable(
                 self.ctx.name, f"disabled by [plugin_runtime] enabled = false in {manifest.path}"
             )
         run = self._neko_run

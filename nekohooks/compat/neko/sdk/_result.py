@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
-from nekohooks import NekoError
+from nekohooks.errors import NekoError
 
 __all__ = [
     "Err",
