@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from badfolders import write
 from conftest import PLUGINS
 from test_cli import neko
 
 from nekohooks import load_config, open_host
+from nekohooks.errors import ConfigError
 
 
 def config_file(tmp_path: Path, *folders: Path) -> Path:
@@ -67,3 +69,10 @@ def test_the_neko_command_sees_folder_plugins(tmp_path: Path) -> None:
         f"folder {PLUGINS / 'greeter'}",
         "0.0.3",
     )
+
+
+def test_folders_must_be_a_list_of_paths(tmp_path: Path) -> None:
+    path = tmp_path / "neko.toml"
+    path.write_text('[plugins]\nfolders = "plugins/x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[plugins\] folders must be a list of paths"):
+        load_config(path, environ={"NEKO_HOME": str(tmp_path)})
