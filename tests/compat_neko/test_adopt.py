@@ -134,3 +134,11 @@ def test_adopt_refuses_a_folder_it_cannot_package(tmp_path: Path, name: str, tex
     assert code == 1
     assert text in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
+
+
+def test_the_list_table_shows_error_text_as_written(venv: TempVenv, tmp_path: Path) -> None:
+    # "[plugin.sdk]" is text from the plugin's own error, not rich markup to be swallowed.
+    proc = neko(tmp_path, "list", "--only", "bad_sdk", python=venv.python, env={"COLUMNS": "400"})
+    assert "plugin.toml: [plugin.sdk] requires N.E.K.O SDK >=0.3,<0.4" in proc.stdout
+    info = neko(tmp_path, "info", "bad_sdk", python=venv.python, env={"COLUMNS": "400"})
+    assert "[plugin.sdk] requires N.E.K.O SDK" in info.stdout
