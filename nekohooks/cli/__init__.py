@@ -1,7 +1,8 @@
 """The ``neko`` command: list, inspect, call, run and scaffold plugins.
 
 Nothing in nekohooks imports this package. Each group of commands is a module here
-(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_doctor``) registered on :func:`main`
+(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``)
+registered on :func:`main`
 below; what they print is in ``_render``, their shared options in ``_options``, ``key=value``
 parsing in ``_args``, and how the process ends (signals, leaked threads) in ``_signals``.
 
@@ -21,6 +22,7 @@ import click
 
 from .._discovery import scan
 from .._version import __version__
+from ._adopt import adopt
 from ._doctor import doctor
 from ._new import new
 from ._plugins import call, check, info, list_plugins, schema
@@ -86,5 +88,5 @@ def main(verbose: int, debug: bool) -> None:
     """
 
 
-for _command in (list_plugins, info, call, schema, check, run, new, doctor):
+for _command in (list_plugins, info, call, schema, check, run, new, doctor, adopt):
     main.add_command(_command)

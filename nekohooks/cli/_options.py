@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .._discovery import scan
+from .._config import load_config
+from .._discovery import folder_candidates, scan
+from .._errors import NekoError
 
 __all__ = [
     "check_only",
@@ -30,8 +32,12 @@ def verbosity() -> int:
 
 
 def installed_names() -> list[str]:
-    """The entry-point names of the installed plugins (nothing is imported)."""
-    return [cand.name for cand in scan()]
+    """The installed plugins' names and those in ``[plugins] folders`` (nothing is imported)."""
+    try:
+        folders = load_config().plugin_folders
+    except NekoError:
+        folders = ()
+    return [cand.name for cand in scan() + folder_candidates(folders)[0]]
 
 
 def split_only(values: Iterable[str]) -> list[str]:
@@ -42,9 +48,9 @@ def split_only(values: Iterable[str]) -> list[str]:
     return names
 
 
-def not_installed(names: Iterable[str]) -> str | None:
+def not_installed(names: Iterable[str], installed: list[str] | None = None) -> str | None:
     """What is wrong if some of ``names`` are not installed plugins, else ``None``."""
-    installed = installed_names()
+    installed = installed_names() if installed is None else installed
     unknown = [n for n in names if n not in installed]
     if not unknown:
         return None
@@ -64,9 +70,9 @@ def check_only(names: list[str]) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def require_plugin(name: str) -> None:
+def require_plugin(name: str, installed: list[str] | None = None) -> None:
     """Exit 1 naming the installed plugins if ``name`` is not one of them."""
-    problem = not_installed([name])
+    problem = not_installed([name], installed)
     if problem is not None:
         raise click.ClickException(f"{problem}; see `neko list`")
 

@@ -19,6 +19,7 @@ from ._logging import setup_logging
 from ._oneshot import SLACK, host_config, run_host
 from ._options import (
     check_only,
+    installed_names,
     json_option,
     only_option,
     require_plugin,
@@ -96,8 +97,9 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     setup_logging(verbosity())
     texts = parse_pairs(pairs, args_json=args_json)
     arguments = parse_args_json(args_json)
-    plugin = split_target(target)
-    require_plugin(plugin)
+    installed = installed_names()  # one scan: it resolves the target and checks the plugin
+    plugin = split_target(target, installed)
+    require_plugin(plugin, installed)
 
     def show(item: Any, indent: int | None = 2) -> None:
         if not_json(item):  # what the contract kit calls a violation is an error here too
@@ -109,20 +111,16 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
         click.echo(item if isinstance(item, str) and not as_json else dumps(item, indent=indent))
 
     async def invoke(host: Host) -> Any:
-        status = host.status(plugin)
-        if status.state is not PluginState.RUNNING:
-            why = f" at {status.phase}: {status.last_error}" if status.last_error else ""
-            raise click.ClickException(f"plugin {plugin!r} is {status.state.value}{why}")
-        spec = dict(host.entries()).get(target if "." in target else target.replace("__", ".", 1))
-        properties = spec.input_schema.get("properties", {}) if spec is not None else {}
+        _, spec = host.entry(target)  # the host says why, if it cannot be called
+        properties = spec.input_schema.get("properties", {})
         for key, text in texts.items():
             arguments[key] = parse_value(text, properties.get(key))
-        streamed = spec is not None and spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
+        streamed = spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
         # A call (each item of a stream) may take its timeout, then the grace to unwind; an
         # entry that ignores cancellation is abandoned there and the command exits 1.
         limits = host.config.limits
-        timeout = (spec.timeout if spec is not None else None) or limits.entry_timeout
-        entry = spec.id if spec is not None else target
+        timeout = spec.timeout or limits.entry_timeout
+        entry = spec.id
         limit = timeout + limits.terminate_grace + SLACK
 
         def abandoned() -> str:

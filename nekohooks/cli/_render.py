@@ -10,6 +10,7 @@ from collections.abc import Collection
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -90,21 +91,26 @@ def plugins_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
         state = PluginState(row["status"])
-        table.add_row(
-            row["name"],
-            f"{row['distribution'] or '-'} {row['version'] or ''}".strip(),
+        table.add_row(  # Text: plugin-supplied strings are shown as written, not as markup
+            Text(row["name"]),
+            Text(f"{row['distribution'] or '-'} {row['version'] or ''}".strip()),
             Text(row["status"], style=_STATE_STYLE[state]),
-            ", ".join(row["entries"]),
-            ", ".join(f"{k}: {v}" for k, v in row["schedules"].items()),
-            row["error"] or "",
+            Text(", ".join(row["entries"])),
+            Text(", ".join(f"{k}: {v}" for k, v in row["schedules"].items())),
+            Text(row["error"] or ""),
         )
     return table
 
 
 def info_lines(row: dict[str, Any]) -> None:
-    """Print ``neko info``'s text view of one plugin record (see :func:`plugin_details`)."""
-    console.print(f"[bold]{row['name']}[/] {row['distribution'] or ''} {row['version'] or ''}")
-    console.print(f"status: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
+    """Print ``neko info``'s text view of one plugin record (see :func:`plugin_details`).
+
+    Plugin-supplied strings are escaped or printed without markup: shown as written.
+    """
+    name = escape(row["name"])
+    console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
+    error = f" ({row['error']})" if row["error"] else ""
+    console.print(f"status: {row['status']}{error}", markup=False)
     calls = row["calls"]
     up = "-" if row["uptime"] is None else span(row["uptime"])
     console.print(
@@ -113,7 +119,7 @@ def info_lines(row: dict[str, Any]) -> None:
         highlight=False,
     )
     if row["description"]:
-        console.print(row["description"], highlight=False)
+        console.print(row["description"], markup=False, highlight=False)
     for entry in row["entries"]:
         params = entry["parameters"].get("properties", {})
         required = set(entry["parameters"].get("required", []))
@@ -122,8 +128,8 @@ def info_lines(row: dict[str, Any]) -> None:
             for name, spec in params.items()
         )
         console.print(
-            f"  {row['name']}.{entry['id']}({args}) \\[{entry['kind']}, {entry['runs_on']}] "
-            f"[dim]{entry['description']}[/]",
+            f"  {name}.{escape(entry['id'])}({escape(args)}) "
+            f"\\[{entry['kind']}, {entry['runs_on']}] [dim]{escape(entry['description'])}[/]",
             highlight=False,
             soft_wrap=True,
         )
@@ -134,6 +140,7 @@ def info_lines(row: dict[str, Any]) -> None:
             f"  job {job['id']}: {job['schedule']}; runs {job['runs']} ({job['failures']} "
             f"failed, {job['skipped']} skipped); last {last}; next {after}",
             highlight=False,
+            markup=False,
         )
 
 

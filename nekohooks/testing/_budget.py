@@ -16,6 +16,7 @@ without these budgets (only the stall timeout of the watched thread applies).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import multiprocessing
 import multiprocessing.connection
@@ -72,6 +73,16 @@ def _peak_kb(pid: int) -> int | None:
 def _reset_peak(pid: int) -> None:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/clear_refs", "w") as refs:
         refs.write("5")  # 5: reset the peak RSS to the current RSS (Linux 4.0+)
+
+
+@functools.cache
+def _warm_up() -> None:
+    """Load, once and before any fork, what nekohooks loads on a plugin's first use of
+    ``ctx.http`` or of an asyncio entry (httpx, its TLS set-up, asyncio): about 0.4 s that each
+    child would otherwise spend holding its trio loop, which the kit would blame on the plugin."""
+    importlib.import_module("asyncio")
+    httpx = importlib.import_module("httpx")
+    httpx.Client().close()
 
 
 def _forkable() -> bool:
@@ -138,6 +149,24 @@ class Worker:
         if not self.forked:
             return self._ask_here(request)
         conn, child = self._start()
+        try:
+            return self._ask(conn, child, request, seconds)
+        except BaseException:  # Ctrl-C mid-request: the child's answer would come out of turn
+            self._kill()
+            raise
+
+    @property
+    def started(self) -> bool:
+        """True while a child (or the in-process handler) is up."""
+        return self._conn is not None or self._local is not None
+
+    def _ask(
+        self,
+        conn: multiprocessing.connection.Connection,
+        child: Any,
+        request: Any,
+        seconds: float | None,
+    ) -> Any:
         _reset_peak(child.pid)
         base = _peak_kb(child.pid) or 0
         limit_kb = self.budget.memory_mb * 1024
@@ -195,10 +224,7 @@ class Worker:
     def _start(self) -> tuple[multiprocessing.connection.Connection, Any]:
         if self._conn is not None:
             return self._conn, self._child
-        # nekohooks imports these on a plugin's first use (ctx.http, asyncio entries): import
-        # them here, once, so that no child holds its trio loop importing them again
-        importlib.import_module("httpx")
-        importlib.import_module("asyncio")
+        _warm_up()
         context = multiprocessing.get_context("fork")
         parent, child_end = context.Pipe()
         child = context.Process(
