@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import click
 
+from .._address import parse_address
 from .._errors import EntryTimeout
 from .._host import Host
 from .._model import EntryKind, PluginState
@@ -103,7 +104,8 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
 
     def show(item: Any, indent: int | None = 2) -> None:
         if not_json(item):  # what the contract kit calls a violation is an error here too
-            entry = target.partition(".")[2] or target.partition("__")[2]
+            address = parse_address(target, plugins=installed)
+            entry = address.entry if address is not None else target
             raise click.ClickException(
                 f"plugin {plugin!r}: entry {entry!r} returned a value that is not JSON: "
                 f"{item!r:.200}"
