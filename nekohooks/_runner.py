@@ -33,8 +33,8 @@ from ._api import NekoPluginBase, lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
 from ._context import PluginContext
 from ._errors import EntryFailed, EntryTimeout, PluginUnavailable
-from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
-from ._schedule import JobState, run_schedule
+from ._model import EntryKind, EntrySpec, PluginState, PluginStatus, RunsOn
+from ._schedule import JobState, Scheduler
 from ._threads import in_real_time, in_thread
 
 if TYPE_CHECKING:
@@ -307,33 +307,30 @@ class PluginRunner:
         }
 
     def _start_jobs(self, nursery: trio.Nursery, ctx: PluginContext) -> None:
+        """One scheduler task for all the declared jobs: a heap, not a task per job."""
         self.job_states = {}
-        for job in self.loaded.info.jobs:
-            state = JobState()
-            self.job_states[job.id] = state
-            nursery.start_soon(self._run_job, job, state, name=f"{self.name}:job:{job.id}")
+        if self.loaded.info.jobs:
+            scheduler = Scheduler(wall_clock=self.host.wall_clock, rng=self._rng)
+            for job in self.loaded.info.jobs:
+                state = self.job_states[job.id] = JobState()
+                func = self._bind(job.func, job.is_method, job.wants_ctx)
+                scheduler.add(
+                    job.schedule,
+                    func
+                    if job.runs_on is RunsOn.TRIO
+                    else functools.partial(self._invoke, func, job.runs_on),
+                    state=state,
+                    timeout=job.timeout,
+                    on_error=functools.partial(self._job_failed, job.id),
+                    name=f"{self.name}:job:{job.id}",
+                )
+            nursery.start_soon(scheduler.run, name=f"{self.name}:jobs")
         # tasks.every() jobs are listed with the declared jobs
         for name, state in ctx.tasks.job_states.items():
             self.job_states.setdefault(name, state)
 
-    async def _run_job(self, job: JobSpec, state: JobState) -> None:
-        func = self._bind(job.func, job.is_method, job.wants_ctx)
-
-        async def run_once() -> object:
-            return await self._invoke(func, job.runs_on)
-
-        def on_error(exc: BaseException) -> None:
-            self.record_fault(f"periodic {job.id!r}", f"{type(exc).__name__}: {exc}")
-
-        await run_schedule(
-            job.schedule,
-            run_once,
-            state=state,
-            timeout=job.timeout,
-            wall_clock=self.host.wall_clock,
-            on_error=on_error,
-            rng=self._rng,
-        )
+    def _job_failed(self, job_id: str, exc: BaseException) -> None:
+        self.record_fault(f"periodic {job_id!r}", f"{type(exc).__name__}: {exc}")
 
     # ---- calls --------------------------------------------------------------------------------
 

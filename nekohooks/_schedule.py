@@ -1,8 +1,12 @@
 """Periodic jobs: run a coroutine function on an interval or a cron schedule.
 
+* **One heap, one task.** A :class:`Scheduler` keeps all its jobs' next deadlines in one heap and
+  sleeps until the earliest: a waiting job is a small record, not a task (100,000 jobs fit in
+  well under 1 KiB each), and a task is spawned only for a run. :func:`run_schedule` is the
+  one-job form.
 * **Absolute deadlines, no drift.** :class:`Every` ticks on a fixed grid,
-  ``start + first_in + k * seconds`` (plus fresh jitter per tick, never accumulated), awaited with
-  ``trio.sleep_until``; a run's own duration never moves the grid.
+  ``start + first_in + k * seconds`` (plus fresh jitter per tick, never accumulated), each a trio
+  deadline; a run's own duration never moves the grid.
 * **Skip on overrun.** Each run is a child task of the scheduler's nursery, so the grid keeps
   ticking while a run is going; a tick that finds the previous run still going is skipped and
   counted, never stacked: at most one run at a time.
@@ -17,6 +21,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import random
@@ -36,6 +41,7 @@ __all__ = [
     "Every",
     "JobState",
     "Schedule",
+    "Scheduler",
     "daily",
     "describe",
     "next_fire",
@@ -189,40 +195,177 @@ class JobState:
     max_lateness: float = 0.0
 
 
-@attrs.define(eq=False)
-class _Runs:
-    """Starts runs for the tick loops: at most one at a time, each in its own task."""
+Job = Callable[[], Awaitable[object]]
+ErrorHandler = Callable[[BaseException], None]
 
-    run_once: Callable[[], Awaitable[object]]
+
+@attrs.define(eq=False)
+class _Entry:
+    """One job on a :class:`Scheduler`'s heap: what to run, its counters, where its grid is.
+
+    :class:`Every`: tick ``k`` is due at ``origin + k * seconds`` (trio time) plus jitter.
+    :class:`Cron`: the fire time ``fire`` (epoch seconds) is due at ``fire`` plus jitter on
+    the wall clock. ``due`` is that tick's jittered due time, on the schedule's own clock.
+    """
+
+    schedule: Schedule
+    run_once: Job
     state: JobState
     timeout: float | None
-    on_error: Callable[[BaseException], None] | None
-    nursery: trio.Nursery
+    on_error: ErrorHandler | None
+    name: str | None
+    origin: float = 0.0
+    k: int = 0
+    fire: float = 0.0
+    due: float = 0.0
 
-    def tick(self, *, lateness: float, missed: int) -> None:
-        """A tick is due ``lateness`` seconds late and ``missed`` earlier ticks passed unseen."""
-        state = self.state
+
+class Scheduler:
+    """Many periodic jobs on one deadline heap, woken by one task: :meth:`add` them, then
+    :meth:`run` it.
+
+    A job costs a small record and a heap slot, not a task: a task is spawned only for a run,
+    when the job fires. Each job keeps the semantics of :func:`run_schedule` (its own grid,
+    skip and coalesce counting, at most one run at a time, timeouts, jitter, cron on the wall
+    clock); jobs due at the same moment start in the order they were added.
+    """
+
+    def __init__(
+        self, *, wall_clock: Callable[[], float] = time.time, rng: random.Random | None = None
+    ) -> None:
+        self._wall_clock = wall_clock
+        self._rng = _SHARED_RNG if rng is None else rng
+        self._heap: list[tuple[float, int, _Entry]] = []
+        self._order = itertools.count()
+        self._nursery: trio.Nursery | None = None
+        self._wake: trio.CancelScope | None = None
+
+    def add(
+        self,
+        schedule: Schedule,
+        run_once: Job,
+        *,
+        state: JobState,
+        timeout: float | None = None,
+        on_error: ErrorHandler | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Schedule ``await run_once()``; its grid starts now (call from the trio thread).
+
+        Args:
+          schedule: when to run; :class:`Every` follows trio's clock, :class:`Cron` the wall
+            clock.
+          run_once: the job, called with no arguments once per run.
+          state: where the counters go (also read by the host while this runs).
+          timeout: per-run limit in seconds, or ``None`` for none.
+          on_error: called with each run's exception or ``TimeoutError``.
+          name: the name of each run's task (default: trio's name for :meth:`run`'s helper).
+
+        Raises:
+          ValueError: ``timeout`` is not a positive number.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            )
+        entry = _Entry(schedule, run_once, state, timeout, on_error, name)
+        if isinstance(schedule, Every):
+            first = schedule.seconds if schedule.first_in is None else schedule.first_in
+            entry.origin = trio.current_time() + first
+            entry.due = entry.origin + _jitter(self._rng, schedule.jitter)
+            self._push(entry.due, entry)
+        else:
+            self._plan_cron(entry, schedule, after=self._wall_clock())
+
+    async def run(self) -> NoReturn:
+        """Start each job's runs as they fall due, until cancelled.
+
+        Cancellation: cancelling this cancels the runs in flight (each sees ``Cancelled``) and,
+        once they have unwound, raises ``Cancelled``: it never returns and leaves no task.
+        """
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            while True:
+                with trio.CancelScope(
+                    deadline=self._heap[0][0] if self._heap else math.inf
+                ) as wake:
+                    self._wake = wake
+                    await trio.sleep_forever()
+                self._fire_due()
+        raise AssertionError("unreachable: the loop only ends by raising")
+
+    def _push(self, deadline: float, entry: _Entry) -> None:
+        heapq.heappush(self._heap, (deadline, next(self._order), entry))
+        if self._wake is not None and deadline < self._wake.deadline:
+            self._wake.deadline = deadline
+
+    def _fire_due(self) -> None:
+        heap, now = self._heap, trio.current_time()
+        due = []
+        while heap and heap[0][0] <= now:  # all of them first: none is looked at twice
+            due.append(heapq.heappop(heap)[2])
+        for entry in due:
+            if isinstance(entry.schedule, Every):
+                self._fire_every(entry, entry.schedule, now)
+            else:
+                self._fire_cron(entry, entry.schedule, now)
+
+    def _fire_every(self, entry: _Entry, every: Every, now: float) -> None:
+        # The next tick is the first grid point after now; any passed meanwhile fold into this.
+        following = max(entry.k + 1, math.floor((now - entry.origin) / every.seconds) + 1)
+        self._tick(entry, now, lateness=now - entry.due, missed=following - entry.k - 1)
+        entry.k = following
+        entry.due = entry.origin + following * every.seconds + _jitter(self._rng, every.jitter)
+        self._push(entry.due, entry)
+
+    def _fire_cron(self, entry: _Entry, cron: Cron, now: float) -> None:
+        wall = self._wall_clock()
+        if wall < entry.due:  # woken early, or the wall clock went back: wait again
+            self._push(now + min(entry.due - wall, _WALL_CLOCK_POLL), entry)
+            return
+        passed = itertools.takewhile(lambda t: t <= wall, _fire_times(cron, entry.fire))
+        self._tick(entry, now, lateness=wall - entry.due, missed=sum(1 for _ in passed))
+        # wall >= due >= fire: later fire times only, even if the wall clock goes back
+        self._plan_cron(entry, cron, after=wall)
+
+    def _plan_cron(self, entry: _Entry, cron: Cron, *, after: float) -> None:
+        fire = next_fire(cron, after=after)
+        if fire is None:  # the expression never matches again: the job just stays idle
+            return
+        entry.fire = fire
+        entry.due = fire + _jitter(self._rng, cron.jitter)
+        wait = min(entry.due - self._wall_clock(), _WALL_CLOCK_POLL)
+        self._push(trio.current_time() + max(wait, 0.0), entry)
+
+    def _tick(self, entry: _Entry, now: float, *, lateness: float, missed: int) -> None:
+        """A tick of ``entry`` is due, ``lateness`` seconds late, ``missed`` earlier ones unseen."""
+        state = entry.state
         state.coalesced += missed
         if state.running:
             state.skipped += 1
             return
         state.running = True
         state.runs += 1
-        state.last_started = trio.current_time()
+        state.last_started = now
         state.max_lateness = max(state.max_lateness, lateness)
-        self.nursery.start_soon(self._run)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._run, entry, name=entry.name)
 
-    async def _run(self) -> None:
-        state = self.state
+    async def _run(self, entry: _Entry) -> None:
+        state = entry.state
         error: BaseException | None = None
         try:
-            with trio.move_on_after(math.inf if self.timeout is None else self.timeout) as scope:
-                await self.run_once()
-            if scope.cancelled_caught:
-                state.timeouts += 1
-                error = TimeoutError(f"periodic run timed out after {self.timeout:g}s")
-            else:
+            if entry.timeout is None:
+                await entry.run_once()
                 state.completed += 1
+            else:
+                with trio.move_on_after(entry.timeout) as scope:
+                    await entry.run_once()
+                if scope.cancelled_caught:
+                    state.timeouts += 1
+                    error = TimeoutError(f"periodic run timed out after {entry.timeout:g}s")
+                else:
+                    state.completed += 1
         except (Exception, SystemExit, KeyboardInterrupt) as exc:  # plugin code: contained
             state.failures += 1
             error = exc
@@ -230,52 +373,22 @@ class _Runs:
             state.running = False
         if error is not None:
             state.last_error = error
-            if self.on_error is not None:
-                self.on_error(error)
+            if entry.on_error is not None:
+                entry.on_error(error)
 
 
 def _jitter(rng: random.Random, jitter: float) -> float:
     return rng.uniform(0, jitter) if jitter else 0.0
 
 
-async def _tick_every(every: Every, runs: _Runs, rng: random.Random) -> NoReturn:
-    first = trio.current_time() + (every.seconds if every.first_in is None else every.first_in)
-    k = 0
-    while True:
-        deadline = first + k * every.seconds + _jitter(rng, every.jitter)
-        await trio.sleep_until(deadline)
-        now = trio.current_time()
-        # The next tick is the first grid point after now; any passed meanwhile fold into this run.
-        following = max(k + 1, math.floor((now - first) / every.seconds) + 1)
-        runs.tick(lateness=now - deadline, missed=following - k - 1)
-        k = following
-
-
-async def _tick_cron(
-    cron: Cron, runs: _Runs, rng: random.Random, wall_clock: Callable[[], float]
-) -> NoReturn:
-    after = wall_clock()
-    while True:
-        fire = next_fire(cron, after=after)
-        if fire is None:
-            await trio.sleep_forever()
-        due = fire + _jitter(rng, cron.jitter)
-        # Polling is the point: nothing signals that the wall clock reached ``due``.
-        while (now := wall_clock()) < due:  # noqa: ASYNC110
-            await trio.sleep_until(trio.current_time() + min(due - now, _WALL_CLOCK_POLL))
-        missed = sum(1 for _ in itertools.takewhile(lambda t: t <= now, _fire_times(cron, fire)))
-        runs.tick(lateness=now - due, missed=missed)
-        after = now  # now >= due >= fire: later fire times only, even if the wall clock goes back
-
-
 async def run_schedule(
     schedule: Schedule,
-    run_once: Callable[[], Awaitable[object]],
+    run_once: Job,
     *,
     state: JobState,
     timeout: float | None = None,  # noqa: ASYNC109 - bounds each run, not this call
     wall_clock: Callable[[], float] = time.time,
-    on_error: Callable[[BaseException], None] | None = None,
+    on_error: ErrorHandler | None = None,
     rng: random.Random | None = None,
 ) -> NoReturn:
     """Run ``await run_once()`` on ``schedule`` until cancelled, counting everything in ``state``.
@@ -302,13 +415,6 @@ async def run_schedule(
     Cancellation: cancelling this cancels the run in flight (it sees ``Cancelled``) and, once the
     run has unwound, raises ``Cancelled``: it never returns, and leaves no task behind.
     """
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    rng = _SHARED_RNG if rng is None else rng
-    async with trio.open_nursery() as nursery:
-        runs = _Runs(run_once, state, timeout, on_error, nursery)
-        if isinstance(schedule, Every):
-            await _tick_every(schedule, runs, rng)
-        else:
-            await _tick_cron(schedule, runs, rng, wall_clock)
-    raise AssertionError("unreachable: the tick loops only end by raising")
+    scheduler = Scheduler(wall_clock=wall_clock, rng=rng)
+    scheduler.add(schedule, run_once, state=state, timeout=timeout, on_error=on_error)
+    await scheduler.run()
