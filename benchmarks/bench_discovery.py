@@ -18,8 +18,8 @@ starts; the modes are interleaved and the median of the repeats is printed.
   and cache hit.
 
 Then the ``neko list`` command (wall time of a subprocess; ``NEKO_LOAD_PLUGINS`` names the
-1,000) against stevedore's cache hit in a subprocess of its own (same names). Targets (issue 7): nekohooks no slower than the
-bare scan; ``neko list`` faster than stevedore's cache hit at 1,000 plugins.
+1,000) against stevedore's cache hit in a subprocess of its own (same names). Targets (issue 17): nekohooks within 1.5x
+the bare scan; ``neko list`` faster than stevedore's cache hit at 1,000 plugins.
 """
 
 from __future__ import annotations
@@ -28,7 +28,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import NEKO, PYTHON, child_env, median, ms, ratio, run_json, wall, write_plugin_dists
+from _common import (
+    NEKO,
+    PYTHON,
+    child_env,
+    cli_args,
+    median,
+    ms,
+    ratio,
+    run_json,
+    save_figures,
+    wall,
+    write_plugin_dists,
+)
 
 SIZES = (10, 100, 1000)
 REPEATS = {10: 7, 100: 7, 1000: 5}
@@ -164,6 +176,7 @@ def report(count: int, results: dict[str, list[dict[str, float]]]) -> dict[str, 
 
 
 def main() -> None:
+    args = cli_args(__doc__)
     with tempfile.TemporaryDirectory(prefix="neko-bench-disc-") as tmp:
         root = Path(tmp)
         sites, names = {}, {}
@@ -207,12 +220,16 @@ def main() -> None:
         print("\nTargets")
         for count in SIZES:
             neko, bare = summary[count]["nekohooks"], summary[count]["bare"]
-            verdict = "met" if neko <= bare else "MISSED"
-            print(f"  {count:>5} plugins: nekohooks {ratio(neko, bare)} the bare scan: {verdict}")
+            verdict = "met" if neko <= 1.5 * bare else "MISSED"
+            print(
+                f"  {count:>5} plugins: nekohooks {ratio(neko, bare)} the bare scan (<= 1.5x):"
+                f" {verdict}"
+            )
         verdict = "met" if med["neko list"] < med["stevedore"] else "MISSED"
         print(
             f"  neko list {ratio(med['neko list'], med['stevedore'])} stevedore's cache hit: {verdict}"
         )
+    save_figures(args.json, "discovery", {"load": summary, "cli": med})
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import pluggy
 import trio
+from _common import cli_args, save_figures
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
 
@@ -50,7 +51,8 @@ def per_call(seconds: float, n: int) -> float:
     return seconds / n * 1e6
 
 
-async def main() -> None:
+async def main() -> dict[str, float]:
+    """Measure and print; return the figures (µs per call)."""
     pm = pluggy.PluginManager("bench")
     pm.add_hookspecs(Spec)
     pm.register(Impl())
@@ -91,7 +93,18 @@ async def main() -> None:
     print(f"trio.to_thread no-op       {thread:7.2f} us/call")
     print(f"host.call sync no-op       {sync_ours:7.2f} us/call")
     print(f"  ratio to to_thread       {sync_ours / thread:7.2f}x")
+    return {
+        "direct_us": direct,
+        "raw_pluggy_us": raw,
+        "cancel_scope_us": scoped,
+        "host_call_us": ours,
+        "host_call_per_s": 1e6 / ours,
+        "host_call_vs_cancel_scope": ours / scoped,
+        "to_thread_us": thread,
+        "host_call_sync_us": sync_ours,
+    }
 
 
 if __name__ == "__main__":
-    trio.run(main)
+    args = cli_args(__doc__)
+    save_figures(args.json, "dispatch", trio.run(main))

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections import defaultdict
 
-from _common import NEKO, PYTHON, child_env, median, ms, wall
+from _common import NEKO, PYTHON, child_env, cli_args, median, ms, save_figures, wall
 
 REPEATS = 15
 IMPORTTIME_REPEATS = 7
@@ -62,6 +62,7 @@ def importtime() -> tuple[float, list[tuple[float, str]]]:
 
 
 def main() -> None:
+    args = cli_args(__doc__)
     with tempfile.TemporaryDirectory(prefix="neko-bench-startup-") as home:
         env = child_env(NEKO_HOME=home)
         commands = {
@@ -88,6 +89,9 @@ def main() -> None:
     print("  largest third-party imports made by nekohooks' own modules (cumulative):")
     for seconds, name in top:
         print(f"    {name:<52}{ms(seconds)}")
+    figures = {name: value for name, value in med.items()}
+    figures["importtime nekohooks"] = total
+    save_figures(args.json, "startup", figures)
 
 
 if __name__ == "__main__":
