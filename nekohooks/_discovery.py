@@ -104,9 +104,14 @@ def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
 
     A distribution whose metadata cannot be read is logged and skipped; the others are found.
     """
+    return candidates(_entry_points(group))
+
+
+def candidates(entry_points: Iterable[importlib_metadata.EntryPoint]) -> list[Candidate]:
+    """The candidates for ``entry_points``, sorted by (name, distribution)."""
     found = []
     headers: dict[int, tuple[str | None, str | None, tuple[str, ...]]] = {}
-    for ep in _entry_points(group):
+    for ep in entry_points:
         dist = ep.dist
         requires: tuple[str, ...]
         if dist is None:

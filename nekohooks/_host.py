@@ -31,7 +31,7 @@ import trio
 from . import __version__
 from ._config import HostConfig
 from ._context import PluginContext
-from ._discovery import load_plugins, scan
+from ._discovery import load_plugins
 from ._errors import EntryNotFound, PluginUnavailable
 from ._model import (
     EntryCall,
@@ -45,6 +45,7 @@ from ._model import (
 )
 from ._registry import LoadedPlugin, Registry
 from ._runner import PluginRunner
+from ._scan_cache import cache_dir, cached_scan
 from ._schema import ArgumentValidator
 from ._watchdog import LoopWatchdog
 from .hookspecs import hookimpl
@@ -337,7 +338,7 @@ async def open_host(
     if plugins is None:
         load_plugins(
             registry,
-            scan(),
+            cached_scan(directory=cache_dir(config.home)),
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,

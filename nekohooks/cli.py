@@ -33,11 +33,12 @@ from rich.text import Text
 
 from . import __version__
 from ._config import HostConfig, load_config
-from ._discovery import PluginFilter, scan
+from ._discovery import PluginFilter
 from ._errors import NekoError
 from ._host import Host, open_host, serve
 from ._model import EntryKind, PluginState, PluginStatus
 from ._scaffold import ScaffoldError, create, distribution_name, name_problem
+from ._scan_cache import cached_scan
 from ._schema import tool_definitions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,7 +87,7 @@ def _verbosity() -> int:
 
 
 def _installed_names() -> list[str]:
-    return [cand.name for cand in scan()]
+    return [cand.name for cand in cached_scan()]
 
 
 def _split_only(values: Iterable[str]) -> list[str]:
@@ -209,7 +210,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     if not value or ctx.resilient_parsing:
         return
     click.echo(f"nekohooks {__version__} (Python {sys.version.split()[0]})")
-    candidates = scan()
+    candidates = cached_scan()
     if not candidates:
         click.echo("plugins: none installed (entry-point group neko.plugins)")
         ctx.exit()
