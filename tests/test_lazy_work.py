@@ -1,0 +1,101 @@
+"""Work that a command does not need is not done: schemas derived from signatures are valid by
+construction (no meta-schema check at load), and argument validation is built on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Annotated, Any, Literal
+
+import jsonschema
+import pytest
+
+from nekohooks._schema import schema_from_signature, schema_problem
+
+
+def f_plain(a, b=1, *args, ctx=None, **kwargs):  # type: ignore[no-untyped-def]
+    pass
+
+
+def f_typed(
+    text: str,
+    count: int = 3,
+    ratio: float = 0.5,
+    flag: bool = False,
+    tags: list[str] | None = None,
+    pairs: tuple[int, ...] = (),
+    table: dict[str, float] | None = None,
+    mode: Literal["a", "b", 3] = "a",
+    note: Annotated[str, "meta"] = "",
+    anything: Any = None,
+    nested: list[dict[str, list[int | None]]] | None = None,
+) -> None:
+    pass
+
+
+def f_none() -> str:
+    return ""
+
+
+@pytest.mark.parametrize("func", [f_plain, f_typed, f_none])
+def test_derived_schemas_pass_the_meta_schema(func: Any) -> None:
+    schema = schema_from_signature(func, is_method=False)
+    jsonschema.Draft202012Validator.check_schema(schema)  # what registration no longer runs
+    assert schema_problem(schema) is None
+
+
+def test_a_derived_schema_that_is_not_json_is_still_refused() -> None:
+    def odd(x: Literal[b"bytes"]) -> None:
+        pass
+
+    problem = schema_problem(schema_from_signature(odd, is_method=False))
+    assert problem is not None and problem.startswith("not JSON")
+
+
+STARTS_WITHOUT_JSONSCHEMA = """
+import json, sys, tempfile
+import trio
+from nekohooks import HostConfig, InvalidArguments, NekoPluginBase, open_host, plugin_entry
+
+class Calc(NekoPluginBase):
+    @plugin_entry(id="add")
+    async def add(self, a: int, b: int = 1) -> int:
+        return a + b
+
+    @plugin_entry(id="ping")
+    async def ping(self) -> str:
+        return "pong"
+
+async def main():
+    out = {}
+    async with open_host(HostConfig(home=tempfile.mkdtemp()), plugins={"calc": Calc}) as host:
+        out["started"] = "jsonschema" in sys.modules
+        out["ping"] = await host.call("calc.ping")
+        out["after ping"] = "jsonschema" in sys.modules
+        out["add"] = await host.call("calc.add", a=2)
+        try:
+            await host.call("calc.add", a="two")
+        except InvalidArguments as exc:
+            out["bad"] = str(exc)
+        out["after add"] = "jsonschema" in sys.modules
+    print(json.dumps(out))
+
+trio.run(main)
+"""
+
+
+def test_a_host_starts_and_answers_argument_free_calls_without_jsonschema() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(STARTS_WITHOUT_JSONSCHEMA)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = json.loads(proc.stdout)
+    assert out["started"] is False and out["after ping"] is False and out["ping"] == "pong"
+    assert out["add"] == 3
+    assert "argument 'a'" in out["bad"] and "is not of type 'integer'" in out["bad"]
+    assert out["after add"] is True
