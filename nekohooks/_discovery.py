@@ -20,17 +20,19 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 import importlib_metadata
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ._errors import PluginLoadError
 from ._model import LoadFailure
 from ._registry import Registry
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 __all__ = ["ENTRY_POINT_GROUP", "Candidate", "PluginFilter", "load_plugins", "scan"]
 
@@ -66,6 +68,8 @@ def _nekohooks_specifier(line: str) -> SpecifierSet | None:
 
     Cached: a thousand plugins repeat the same few lines (parsing one costs ~70 us).
     """
+    from packaging.requirements import InvalidRequirement, Requirement  # ~15 ms: on first use
+
     try:
         req = Requirement(line)
     except InvalidRequirement:

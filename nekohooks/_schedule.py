@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import trio
-from croniter import CroniterBadDateError, CroniterError, croniter
 
 __all__ = [
     "Cron",
@@ -76,6 +75,8 @@ def _jitter_below_interval(
 
 
 def _valid_cron(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    from croniter import CroniterError, croniter  # here: croniter costs ~10 ms to import
+
     try:
         croniter(value)
     except CroniterError as exc:
@@ -147,6 +148,8 @@ def describe(schedule: Schedule) -> str:
 
 def _fire_times(cron: Cron, after: float) -> Iterator[float]:
     """The fire times of ``cron`` (epoch seconds) strictly after ``after``, in order."""
+    from croniter import CroniterBadDateError, croniter
+
     if cron.tz is None:
         # Naive local datetimes: .timestamp() applies the machine's own DST rules to each time.
         start = datetime.fromtimestamp(after)
