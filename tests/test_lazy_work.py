@@ -1,5 +1,6 @@
 """Work that a command does not need is not done: schemas derived from signatures are valid by
-construction (no meta-schema check at load), and argument validation is built on first use."""
+construction (no meta-schema check at load), argument validation is built on first use, and a
+plugin's home folder is made when the plugin first asks for it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jsonschema
 import pytest
+import trio
+import trio.testing
 
+from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
 from nekohooks._schema import schema_from_signature, schema_problem
 
 
@@ -99,3 +104,22 @@ def test_a_host_starts_and_answers_argument_free_calls_without_jsonschema() -> N
     assert out["add"] == 3
     assert "argument 'a'" in out["bad"] and "is not of type 'integer'" in out["bad"]
     assert out["after add"] is True
+
+
+async def test_a_plugin_home_is_made_when_first_used(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    class Quiet(NekoPluginBase):
+        @plugin_entry(id="ping")
+        async def ping(self) -> str:
+            return "pong"
+
+    class Writer(NekoPluginBase):
+        async def startup(self) -> None:
+            (self.ctx.data_dir / "note.txt").write_text("kept")
+
+    plugins = {"quiet": Quiet, "writer": Writer}
+    async with open_host(HostConfig(home=tmp_path), plugins=plugins, watchdog=False) as host:
+        assert await host.call("quiet.ping") == "pong"
+    assert not (tmp_path / "plugins" / "quiet").exists()  # never asked for: never made
+    assert (tmp_path / "plugins" / "writer" / "data" / "note.txt").read_text() == "kept"
