@@ -62,7 +62,8 @@ def test_a_derived_schema_that_is_not_json_is_still_refused() -> None:
 STARTS_WITHOUT_JSONSCHEMA = """
 import json, sys, tempfile
 import trio
-from nekohooks import HostConfig, InvalidArguments, NekoPluginBase, open_host, plugin_entry
+from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
+from nekohooks.errors import InvalidArguments
 
 class Calc(NekoPluginBase):
     @plugin_entry(id="add")
