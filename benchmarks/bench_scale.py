@@ -44,7 +44,8 @@ from _common import (
 )
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
-from nekohooks._schedule import Every, JobState, Scheduler
+from nekohooks._schedule import Every, JobState
+from nekohooks._scheduler import Scheduler
 
 PLUGINS = 1_000
 STARTUP = 0.1

@@ -36,7 +36,8 @@ import trio
 from _common import cli_args, median, percentile, save_figures
 
 from nekohooks import HostConfig, NekoPluginBase, neko_plugin, open_host, periodic
-from nekohooks._schedule import Every, JobState, run_schedule
+from nekohooks._schedule import Every, JobState
+from nekohooks._scheduler import run_schedule
 
 INTERVAL = 0.010
 WORK = 0.002

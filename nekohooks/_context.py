@@ -22,7 +22,8 @@ import trio
 
 from ._errors import ConfigError
 from ._net import download, make_http_client, safe_path
-from ._schedule import Every, JobState, run_schedule
+from ._schedule import Every, JobState
+from ._scheduler import run_schedule
 from ._store import PluginStore
 
 if TYPE_CHECKING:

@@ -29,10 +29,11 @@ from packaging.version import Version
 from ._config import PluginFilter
 from ._errors import PLUGIN_FAULTS, Phase, PluginLoadError
 from ._model import LoadFailure
-from ._registry import Registry
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
+
+    from ._registry import Registry  # only passed in: listing never loads pluggy or the API
 
 __all__ = ["ENTRY_POINT_GROUP", "Candidate", "load_plugins", "scan"]
 

@@ -36,7 +36,8 @@ from ._events import EventKind
 from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
 from ._registry import LoadedPlugin
 from ._runtime import RunnerEnv
-from ._schedule import JobState, Scheduler
+from ._schedule import JobState
+from ._scheduler import Scheduler
 from ._threads import in_real_time, in_thread
 
 __all__ = ["PluginRunner"]

@@ -124,3 +124,29 @@ async def test_a_plugin_home_is_made_when_first_used(
         assert await host.call("quiet.ping") == "pong"
     assert not (tmp_path / "plugins" / "quiet").exists()  # never asked for: never made
     assert (tmp_path / "plugins" / "writer" / "data" / "note.txt").read_text() == "kept"
+
+
+HEAVY = ("trio", "pluggy", "httpx", "jsonschema", "rich", "croniter", "tenacity")
+
+IMPORTED_BY = """
+import json, sys
+{code}
+print(json.dumps(sorted(m for m in sys.modules if m in {heavy!r})), file=sys.stderr)
+"""
+
+
+def heavy_imports(code: str) -> list[str]:
+    script = IMPORTED_BY.format(code=code, heavy=HEAVY)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    return json.loads(proc.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_import_nekohooks_and_neko_version_load_only_what_they_use() -> None:
+    assert heavy_imports("import nekohooks") == []
+    version = "sys.argv = ['neko', '--version']\nfrom nekohooks.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+    assert heavy_imports(version) == []
+    # a public name imports its module on first use, and reports its public home
+    used = "import nekohooks\nassert nekohooks.open_host.__module__ == 'nekohooks'"
+    assert set(heavy_imports(used)) >= {"trio", "pluggy"}

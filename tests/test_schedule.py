@@ -1,4 +1,4 @@
-"""The periodic-job scheduler on its own, on trio's MockClock: no real sleeps.
+"""The periodic-job schedules and their scheduler on their own, on trio's MockClock: no real sleeps.
 
 Interval jobs are driven by the autojumping clock; cron jobs by a wall clock tied to it
 (``epoch + trio time``), which a test can also move on its own, as a suspend or an NTP fix would.
@@ -20,17 +20,15 @@ import trio
 import trio.testing
 
 from nekohooks._schedule import (
-    _WALL_CLOCK_POLL,
     Cron,
     Every,
     JobState,
     Schedule,
-    Scheduler,
     daily,
     describe,
     next_fire,
-    run_schedule,
 )
+from nekohooks._scheduler import _WALL_CLOCK_POLL, Scheduler, run_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = ZoneInfo("UTC")
