@@ -68,6 +68,11 @@ def main() -> None:
         commands = {
             "python -c pass": [PYTHON, "-c", "pass"],
             "python -c 'import nekohooks'": [PYTHON, "-c", "import nekohooks"],
+            "a plugin's import (author API)": [
+                PYTHON,
+                "-c",
+                "from nekohooks import NekoPluginBase, neko_plugin, periodic, plugin_entry",
+            ],
             "neko --version": [NEKO, "--version"],
             "neko list": [NEKO, "list"],
         }
@@ -79,9 +84,9 @@ def main() -> None:
     med = {name: median(t) for name, t in times.items()}
     base = med["python -c pass"]
     print(f"python {sys.version.split()[0]}; median of {REPEATS} fresh processes each")
-    print(f"  {'command':<30}{'wall':>12}{'minus pass':>13}   ratio to pass")
+    print(f"  {'command':<34}{'wall':>12}{'minus pass':>13}   ratio to pass")
     for name, value in med.items():
-        print(f"  {name:<30}{ms(value)}{ms(value - base)}   {value / base:6.2f}x")
+        print(f"  {name:<34}{ms(value)}{ms(value - base)}   {value / base:6.2f}x")
     total, top = importtime()
     print(
         f"\npython -X importtime: nekohooks {ms(total)} cumulative (median of {IMPORTTIME_REPEATS})"
