@@ -15,6 +15,13 @@ optional ``neko.toml`` and the environment:
     [plugins]
     allow = ["weather", "reminder"]    # optional
     deny = ["noisy"]
+    isolation = "process"              # default for all: "none" (in process) or "process"
+
+    [plugins.weather]                  # per plugin (overrides [plugins])
+    isolation = "process"
+    memory_limit = "256MiB"            # needs isolation = "process"
+    sandbox = true                     # bubblewrap; implies isolation = "process"
+    network = false                    # in the sandbox
 
     [limits]
     startup_timeout = 30
@@ -44,7 +51,14 @@ import platformdirs
 from ._discovery import PluginFilter
 from ._errors import ConfigError
 
-__all__ = ["HostConfig", "Limits", "RestartPolicy", "default_home", "load_config"]
+__all__ = [
+    "HostConfig",
+    "Limits",
+    "PluginOptions",
+    "RestartPolicy",
+    "default_home",
+    "load_config",
+]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -83,6 +97,61 @@ class RestartPolicy:
     jitter: float = 0.25
 
 
+@attrs.frozen
+class PluginOptions:
+    """Where one plugin runs: in the host's process, or its own (``[plugins.NAME]``)."""
+
+    isolation: str = attrs.field(
+        default="none", validator=attrs.validators.in_({"none", "process"})
+    )
+    memory_limit: int | None = None
+    """Bytes of address space the plugin's process may use (``"256MiB"`` in neko.toml)."""
+    sandbox: bool = False
+    """Run the plugin's process under bubblewrap: read-only system, only its home writable."""
+    network: bool = False
+    """In the sandbox, whether the plugin may use the network."""
+
+    @property
+    def isolated(self) -> bool:
+        """True if the plugin runs in its own process."""
+        return self.isolation == "process" or self.sandbox
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _bytes(value: object) -> int:
+    """``"256MiB"``, ``"1G"``, ``"512 MB"`` or an integer of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = str(value).strip().lower().replace(" ", "").removesuffix("b").removesuffix("i")
+    number, unit = text.rstrip("kmg"), text[len(text.rstrip("kmg")) :]
+    try:
+        amount = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f'memory_limit: {value!r} is not a size like "256MiB"') from None
+    if amount < 1 << 20:
+        raise ValueError(f"memory_limit: {value!r} is less than 1 MiB")
+    return int(amount)
+
+
+def _plugin_options(
+    plugins: Mapping[str, Any], default: PluginOptions | None = None
+) -> PluginOptions:
+    keys = {
+        k: plugins[k] for k in ("isolation", "memory_limit", "sandbox", "network") if k in plugins
+    }
+    if "memory_limit" in keys:
+        keys["memory_limit"] = _bytes(keys["memory_limit"])
+    for key in ("sandbox", "network"):
+        if key in keys and not isinstance(keys[key], bool):
+            raise ValueError(f"{key} must be true or false")
+    options = attrs.evolve(default, **keys) if default is not None else PluginOptions(**keys)
+    if options.memory_limit is not None and not options.isolated:
+        raise ValueError('memory_limit needs isolation = "process"')
+    return options
+
+
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
     env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
@@ -98,6 +167,13 @@ class HostConfig:
     plugin_filter: PluginFilter = attrs.field(factory=PluginFilter)
     limits: Limits = attrs.field(factory=Limits)
     restart: RestartPolicy = attrs.field(factory=RestartPolicy)
+    plugin_options: Mapping[str, PluginOptions] = attrs.field(factory=dict)
+    """``[plugins.NAME]`` tables; the ``""`` key holds the defaults from ``[plugins]``."""
+
+    def options(self, name: str) -> PluginOptions:
+        """How plugin ``name`` runs (its own table, else the defaults)."""
+        options = self.plugin_options
+        return options.get(name) or options.get("") or PluginOptions()
 
 
 def _section(data: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -135,7 +211,16 @@ def load_config(
                 isinstance(value, list) and all(isinstance(v, str) for v in value)
             ):
                 raise ConfigError(f"[plugins] {key} must be a list of names", path=path)
+        default = _plugin_options(plugins)
+        options = {"": default}
+        for name, table in plugins.items():
+            if isinstance(table, dict):
+                try:
+                    options[name] = _plugin_options(table, default)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"[plugins.{name}] {exc}") from exc
         return HostConfig(
+            plugin_options=options,
             home=home,
             plugin_filter=PluginFilter.from_env(allow, deny, environ=env),
             limits=Limits(**_section(data, "limits", path)),

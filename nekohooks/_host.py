@@ -110,7 +110,7 @@ class Host:
         self.message_sink = message_sink
         self.rng = rng
         self.runners: dict[str, PluginRunner] = {
-            name: PluginRunner(loaded, self) for name, loaded in registry.plugins.items()
+            name: self._make_runner(loaded) for name, loaded in registry.plugins.items()
         }
         self._entries: dict[str, _Entry] = {}
         for name, spec in registry.entries():
@@ -125,6 +125,15 @@ class Host:
         self._code_owner = _code_owners(registry.plugins.values())
         self.loop_blocks: collections.deque[LoopBlock] = collections.deque(maxlen=100)
         """The latest reports of the loop watchdog (at most 100), oldest first."""
+
+    def _make_runner(self, loaded: LoadedPlugin) -> PluginRunner:
+        """The in-process runner, or the process runner for a plugin configured isolated."""
+        options = self.config.options(loaded.info.name)
+        if options.isolated:
+            from .isolation import ProcessRunner  # msgspec and subprocess only when used
+
+            return ProcessRunner(loaded, self, options)
+        return PluginRunner(loaded, self)
 
     # ---- what is here ---------------------------------------------------------------------
 
