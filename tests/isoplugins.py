@@ -130,6 +130,10 @@ class Faulty(NekoPluginBase):
         Path(path).write_text("written")
         return "ok"
 
+    @plugin_entry(id="fetch")
+    async def fetch(self, url: str) -> int:
+        return (await self.ctx.http.get(url)).status_code
+
     @plugin_entry(id="home")
     async def home(self) -> str:
         return str(self.ctx.home)

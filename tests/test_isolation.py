@@ -214,3 +214,86 @@ async def test_malformed_frames_and_log_floods_are_the_plugins_fault(
     assert 500 < len(flood) < 5000  # the burst, then the rate
     dropped = [r for r in caplog.records if "log lines from its process" in r.getMessage()]
     assert dropped and all("plugin 'faulty': dropped" in r.getMessage() for r in dropped)
+
+
+# ---- no orphans: the real command, killed ----------------------------------------------------
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+def test_plugin_processes_exit_when_neko_run_is_sigkilled(tmp_path: Path) -> None:
+    import subprocess
+
+    from processes import LineReader
+    from test_cli import NEKO
+
+    (tmp_path / "neko.toml").write_text('[plugins]\nisolation = "process"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
+    env["NEKO_HOME"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [str(NEKO), "run", "--only", "hello,reminders"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        log = LineReader(proc.stderr)
+        assert log.wait_for("hello: running"), log.drain(5)
+        assert log.wait_for("reminders: running"), log.drain(5)
+        plugins = children_of(proc.pid)
+        assert len(plugins) == 2 and all(alive(pid) for pid in plugins)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 1.0
+        while any(alive(pid) for pid in plugins) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not any(alive(pid) for pid in plugins)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# ---- the sandbox -----------------------------------------------------------------------------
+
+
+async def test_a_sandboxed_plugin_writes_only_its_own_home(tmp_path: Path, http_server: str) -> None:
+    home = tmp_path / "home"
+    neighbour_file = home / "plugins" / "neighbour" / "data" / "mine.txt"
+    config = config_for(home, sandbox=True)
+    async with open_host(config, plugins=PLUGINS) as host:
+        assert host.status("faulty").state is PluginState.RUNNING, host.status("faulty")
+        own = home / "plugins" / "faulty" / "note.txt"
+        assert await host.call("faulty.write", path=str(own)) == "ok"
+        assert own.read_text() == "written"
+        neighbour_file.write_text("the neighbour's")
+        with pytest.raises(EntryFailed, match=r"(FileNotFoundError|Read-only file system)"):
+            await host.call("faulty.write", path=str(neighbour_file))
+        for elsewhere in (home / "neko.toml", Path(__file__).parent / "planted.txt"):
+            with pytest.raises(EntryFailed, match="Read-only file system"):
+                await host.call("faulty.write", path=str(elsewhere))
+        with pytest.raises(EntryFailed, match="ConnectError"):  # no network
+            await host.call("faulty.fetch", url=f"{http_server}/json")
+    assert neighbour_file.read_text() == "the neighbour's"
+    assert not (Path(__file__).parent / "planted.txt").exists()
+    async with open_host(config_for(home, sandbox=True, network=True), plugins=PLUGINS) as host:
+        assert await host.call("faulty.fetch", url=f"{http_server}/json") == 200
+
+
+async def test_a_sandbox_without_bubblewrap_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    async with open_host(config_for(tmp_path, sandbox=True), plugins=PLUGINS) as host:
+        status = host.status("faulty")
+        assert status.state is PluginState.FAILED and status.restarts == 0
+        assert status.phase == "sandbox" and "needs bubblewrap (bwrap)" in (status.last_error or "")
+        with pytest.raises(PluginUnavailable, match="plugin 'faulty': is failed: sandbox = true"):
+            await host.call("faulty.echo", value=1)
+        assert await host.call("neighbour.ping") == "pong"
