@@ -54,7 +54,9 @@ def set_fault(home: Path, phase: str, mode: str) -> None:
     (folder / "plugin.toml").write_text(f'[fault]\n{phase} = "{mode}"\n')
 
 
-async def settled(host: Any, restarts: int, state: PluginState = PluginState.RUNNING) -> PluginStatus:
+async def settled(
+    host: Any, restarts: int, state: PluginState = PluginState.RUNNING
+) -> PluginStatus:
     """Wait (real time, 20 s at most) until faulty has restarted ``restarts`` times and is in ``state``."""
     with trio.fail_after(20):
         while True:
@@ -263,7 +265,9 @@ def test_plugin_processes_exit_when_neko_run_is_sigkilled(tmp_path: Path) -> Non
 # ---- the sandbox -----------------------------------------------------------------------------
 
 
-async def test_a_sandboxed_plugin_writes_only_its_own_home(tmp_path: Path, http_server: str) -> None:
+async def test_a_sandboxed_plugin_writes_only_its_own_home(
+    tmp_path: Path, http_server: str
+) -> None:
     home = tmp_path / "home"
     neighbour_file = home / "plugins" / "neighbour" / "data" / "mine.txt"
     config = config_for(home, sandbox=True)
