@@ -42,7 +42,7 @@ from .._schedule import JobState
 from .._watchdog import LoopWatchdog
 from . import _frames as f
 from ._frames import EXIT_MEMORY
-from ._transport import FrameReader, ThreadFrameWriter
+from ._transport import FrameReader, BlockingFrameWriter
 
 __all__ = ["main"]
 
@@ -77,7 +77,7 @@ def _die_with_parent(parent: int, lifeline: int) -> None:
 class _FrameLog(logging.Handler):
     """Sends every log record of this process to the host as a :class:`~._frames.Log` frame."""
 
-    def __init__(self, out: ThreadFrameWriter) -> None:
+    def __init__(self, out: BlockingFrameWriter) -> None:
         super().__init__(logging.INFO)
         self._out = out
 
@@ -117,7 +117,7 @@ class _Env:
 class _ChildRunner(PluginRunner):
     """The in-process runner, telling the host what it is doing before it does it."""
 
-    def __init__(self, loaded: LoadedPlugin, env: _Env, out: ThreadFrameWriter, memory: int):
+    def __init__(self, loaded: LoadedPlugin, env: _Env, out: BlockingFrameWriter, memory: int):
         super().__init__(loaded, env)  # type: ignore[arg-type]
         self.out = out
         self.memory = memory
@@ -142,7 +142,7 @@ class _ChildRunner(PluginRunner):
 
     async def _finish(self, ctx: PluginContext) -> None:
         if self._constructed:
-            self.out.send_now(f.encode(f.Activity("terminate", True)))
+            self.out.send(f.encode(f.Activity("terminate", True)))
         await super()._finish(ctx)
 
     async def _run_job(self, job: JobSpec, state: JobState) -> None:
@@ -151,7 +151,7 @@ class _ChildRunner(PluginRunner):
             f.encode(f.Activity(f"periodic {job.id!r}", True)),
             f.encode(f.Activity(f"periodic {job.id!r}", False)),
         )
-        send, changed = self.out.send_now, self._changed
+        send, changed = self.out.send, self._changed
         wrapped: Callable[..., Any]
         if job.runs_on is RunsOn.THREAD:
 
@@ -228,7 +228,7 @@ def _error_frame(call: int, exc: NekoError) -> f.Error:
 class _Server:
     """Serves the host's frames with one plugin's runner."""
 
-    def __init__(self, runner: _ChildRunner, out: ThreadFrameWriter) -> None:
+    def __init__(self, runner: _ChildRunner, out: BlockingFrameWriter) -> None:
         self.runner = runner
         self.out = out
         self.specs: dict[str, EntrySpec] = {e.id: e for e in runner.loaded.info.entries}
@@ -319,7 +319,7 @@ class _Server:
                 return True
 
 
-async def _serve(spec: dict[str, Any], out: ThreadFrameWriter, reader: FrameReader) -> int:
+async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameReader) -> int:
     name = spec["name"]
     memory = int(spec.get("memory_limit") or 0)
 
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     memory = int(spec.get("memory_limit") or 0)
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    out = ThreadFrameWriter(int(spec["write_fd"]))
+    out = BlockingFrameWriter(int(spec["write_fd"]))
     root = logging.getLogger()
     root.handlers[:] = [_FrameLog(out)]
     root.setLevel(logging.INFO)
@@ -414,7 +414,6 @@ def main(argv: list[str] | None = None) -> None:
         traceback.print_exc()
         out.send(f.encode(f.Crash("task", f"{type(exc).__name__}: {exc}")))
         code = 1
-    out.close()
     os._exit(code)  # not sys.exit: a plugin's non-daemon thread must not keep the process
 
 

@@ -103,6 +103,7 @@ class _Run:
     calls: dict[int, _Call] = attrs.field(factory=dict)
     ready: trio.Event = attrs.field(factory=trio.Event)
     ended: trio.Event = attrs.field(factory=trio.Event)
+    eof: trio.Event = attrs.field(factory=trio.Event)  # every frame it sent has been read
     returncode: int | None = None
     crash: tuple[str, str] | None = None  # what the child said before it went
     fault: tuple[str, str] | None = None  # what the host found wrong (it then killed the child)
@@ -319,7 +320,7 @@ class ProcessRunner(PluginRunner):
             popen=popen,
             pidfd=os.pidfd_open(popen.pid),
             reader=FrameReader(trio.lowlevel.FdStream(host_in)),
-            writer=FrameWriter(trio.lowlevel.FdStream(host_out)),
+            writer=FrameWriter(host_out),
             output=output,
             lifeline=lifeline,
         )
@@ -451,15 +452,15 @@ class ProcessRunner(PluginRunner):
 
     async def _watch_exit(self, run: _Run) -> None:
         await trio.lowlevel.wait_readable(run.pidfd)
-        run.died_in = self._phase_of(run)
         run.kill()  # before reaping: the group id cannot be reused yet
+        await _wait(run.eof, 1.0)  # the frames it sent last say which phase it died in
+        run.died_in = self._phase_of(run)
         run.returncode = run.popen.wait()
         self._fail_calls(run)
         run.ended.set()
 
     async def _write(self, run: _Run) -> None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await run.writer.pump()
+        await run.writer.pump()
 
     async def _read(self, run: _Run, nursery: trio.Nursery) -> None:
         try:
@@ -469,6 +470,8 @@ class ProcessRunner(PluginRunner):
             self._fault(run, "transport", f"its process sent a malformed frame: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
+        finally:
+            run.eof.set()
         if not await _wait(run.ended, 2.0):  # the stream ended but the process lingers
             self._fault(run, self._phase_of(run), "its process closed the connection")
 

@@ -2,9 +2,9 @@
 
 This module is the one seam between a host and a plugin's process. Everything above it (the
 process runner, the child's server) only sends encoded frames and receives decoded ones; the
-bytes travel over pipes today, but any pair of byte streams will do, so a later backend can put
-a plugin on another machine (a TCP or SSH stream in place of the pipes) without touching
-either side's logic.
+bytes travel over pipes today, but any pair of stream descriptors will do, so a later backend
+can put a plugin on another machine (a connected TCP or SSH-forwarded socket in place of the
+pipes) without touching either side's logic.
 
 A frame longer than :data:`~._frames.MAX_FRAME`, one that does not decode, or a stream that ends
 in the middle of a frame raises :class:`BadFrame`: the peer broke the protocol.
@@ -13,7 +13,6 @@ in the middle of a frame raises :class:`BadFrame`: the peer broke the protocol.
 from __future__ import annotations
 
 import os
-import queue
 import threading
 
 import msgspec
@@ -21,7 +20,7 @@ import trio
 
 from ._frames import MAX_FRAME, Frame, decode
 
-__all__ = ["BadFrame", "FrameReader", "FrameWriter", "ThreadFrameWriter"]
+__all__ = ["BadFrame", "BlockingFrameWriter", "FrameReader", "FrameWriter"]
 
 
 class BadFrame(Exception):
@@ -71,99 +70,93 @@ class FrameReader:
 
 
 class FrameWriter:
-    """Sends encoded frames on a trio send stream from one task, in order, batching them.
+    """Sends encoded frames on a file descriptor from trio, in order, never waiting.
 
-    :meth:`send` never waits (frames queue in memory), so no caller ever blocks on a peer that
-    does not read; run :meth:`pump` in a task to move them.
-    """
-
-    def __init__(self, stream: trio.abc.SendStream) -> None:
-        self._stream = stream
-        self._send, self._receive = trio.open_memory_channel[bytes](float("inf"))
-
-    def send(self, data: bytes) -> None:
-        """Queue one encoded frame (see :func:`~._frames.encode`). Dropped once closed."""
-        try:  # noqa: SIM105 - contextlib.suppress costs ~0.5 us on every frame
-            self._send.send_nowait(data)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            pass
-
-    def close(self) -> None:
-        """Stop accepting frames; :meth:`pump` returns once it has sent those already queued."""
-        self._send.close()
-
-    async def aclose(self) -> None:
-        """Drop what is queued and close the stream (idempotent)."""
-        self._send.close()
-        await self._stream.aclose()
-
-    async def pump(self) -> None:
-        """Write queued frames until :meth:`close`; a batch of waiting frames goes in one write.
-
-        Raises ``trio.BrokenResourceError`` when the peer's end is gone. Cancellation: frames
-        not yet written are lost.
-        """
-        async for data in self._receive:
-            batch = [data]
-            while True:
-                try:
-                    batch.append(self._receive.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-            await self._stream.send_all(b"".join(batch) if len(batch) > 1 else data)
-
-
-class ThreadFrameWriter:
-    """Sends encoded frames on a blocking file descriptor from a daemon thread.
-
-    For the child: :meth:`send` is safe from any thread (trio's, worker threads, the asyncio
-    thread, the loop watchdog) and from a trio loop that a plugin holds busy.
+    :meth:`send` writes at once when nothing is queued and the pipe has room (the common case:
+    no task switch on the way out); whatever does not fit waits in memory for :meth:`pump`,
+    which runs in a task and writes it when the peer reads. So no caller ever blocks on a
+    peer that does not read.
     """
 
     def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
         self._fd = fd
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self.broken = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="neko-frames-out", daemon=True)
-        self._thread.start()
+        self._backlog = bytearray()
+        self._wake = trio.Event()
+        self.broken = False
 
     def send(self, data: bytes) -> None:
-        """Queue one encoded frame."""
-        self._queue.put(data)
-
-    def send_now(self, data: bytes) -> None:
-        """Write one encoded frame before returning (for what must arrive even if the process
-        dies right after: the phase it is entering). Frames queued earlier may follow it."""
-        with self._lock:
-            self._write(data)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued, then stop (waits at most ``timeout`` seconds)."""
-        self._queue.put(None)
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        get, get_nowait = self._queue.get, self._queue.get_nowait
-        while True:
-            data = get()
-            if data is None:
-                return
-            batch = [data]
+        """Write or queue one encoded frame (see :func:`~._frames.encode`). Dropped once broken."""
+        if self.broken:
+            return
+        if not self._backlog:
             try:
-                while (more := get_nowait()) is not None:
-                    batch.append(more)
-            except queue.Empty:
-                more = b""
-            with self._lock:
-                self._write(b"".join(batch))
-            if more is None or self.broken.is_set():
+                written = os.write(self._fd, data)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                self.broken = True
+                self._wake.set()
                 return
+            if written == len(data):
+                return
+            data = data[written:]
+        self._backlog += data
+        self._wake.set()
 
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError:
-            self.broken.set()
+    async def pump(self) -> None:
+        """Write queued bytes as the peer makes room, until the peer's end is gone.
+
+        Cancellation: bytes not yet written stay queued.
+        """
+        while not self.broken:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            while self._backlog and not self.broken:
+                await trio.lowlevel.wait_writable(self._fd)
+                try:
+                    written = os.write(self._fd, self._backlog)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    self.broken = True
+                    break
+                del self._backlog[:written]
+
+    async def aclose(self) -> None:
+        """Drop what is queued and close the descriptor (idempotent)."""
+        self.broken = True
+        self._backlog.clear()
+        self._wake.set()
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            trio.lowlevel.notify_closing(fd)
+            os.close(fd)
+        await trio.lowlevel.checkpoint()
+
+
+class BlockingFrameWriter:
+    """Sends encoded frames on a blocking file descriptor, from any thread, under a lock.
+
+    For the child: :meth:`send` works from trio's thread, worker threads, the asyncio thread
+    and the loop watchdog alike, and while a plugin holds the trio loop. A frame is written
+    before ``send`` returns, so it arrives even if the process dies right after.
+    """
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, True)
+        self._fd = fd
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, data: bytes) -> None:
+        """Write one encoded frame (dropped once the host's end is gone)."""
+        with self._lock:
+            if self.broken:
+                return
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                self.broken = True
