@@ -139,7 +139,9 @@ class Echo:
 
 def row(name: str, figures: tuple[float, float, float, float]) -> None:
     p50, p99, serial, wide = figures
-    print(f"{name:28} p50 {p50:7.1f} us  p99 {p99:7.1f} us  {serial:8,.0f}/s  {wide:8,.0f}/s x{WIDE}")
+    print(
+        f"{name:28} p50 {p50:7.1f} us  p99 {p99:7.1f} us  {serial:8,.0f}/s  {wide:8,.0f}/s x{WIDE}"
+    )
 
 
 async def main() -> None:
@@ -171,7 +173,7 @@ async def main() -> None:
             before = runner.restarts
             t = time.perf_counter()
             os.kill(pid, signal.SIGKILL)
-            while runner.restarts == before or runner.state.value != "running":
+            while runner.restarts == before or runner.state.value != "running":  # noqa: ASYNC110
                 await trio.sleep(0.001)
             await host.call("n.noop")
             restarts.append(time.perf_counter() - t - 0.001)

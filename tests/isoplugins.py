@@ -3,9 +3,12 @@ host's test and, by name, by the plugin's own process)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -121,9 +124,13 @@ class Faulty(NekoPluginBase):
 
     @plugin_entry(id="garbage")
     def garbage(self) -> None:
-        """Writes bytes that are not a frame straight into the pipe to the host."""
-        fd = int(os.environ.get("NEKO_TEST_FD", "0")) or _frames_fd()
-        os.write(fd, b"\xff\xff\xff\xff not a frame")
+        """Writes bytes that are not a frame into every pipe it may write (the host's too)."""
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            with contextlib.suppress(OSError):
+                writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+                if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and writable:
+                    os.write(fd, b"\xff\xff\xff\xff not a frame")
 
     @plugin_entry(id="write")
     def write(self, path: str) -> str:
@@ -141,12 +148,6 @@ class Faulty(NekoPluginBase):
     @plugin_entry(id="kill_self")
     async def kill_self(self) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _frames_fd() -> int:
-    import json
-
-    return int(json.loads(sys.argv[1])["write_fd"])
 
 
 class Neighbour(NekoPluginBase):

@@ -42,13 +42,14 @@ from .._schedule import JobState
 from .._watchdog import LoopWatchdog
 from . import _frames as f
 from ._frames import EXIT_MEMORY
-from ._transport import FrameReader, BlockingFrameWriter
+from ._transport import BlockingFrameWriter, FrameReader
 
 __all__ = ["main"]
 
 log = logging.getLogger("nekohooks.isolation.child")
 
 _PR_SET_PDEATHSIG = 1
+_M_ARENA_MAX = -8
 
 
 def _kill_group(*_: object) -> None:
@@ -398,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     _die_with_parent(int(spec["parent"]), int(spec["lifeline"]))
     memory = int(spec.get("memory_limit") or 0)
     if memory:
+        with contextlib.suppress(OSError, AttributeError):  # glibc: 64 MiB of address space
+            ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)  # per malloc arena otherwise
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     out = BlockingFrameWriter(int(spec["write_fd"]))
     root = logging.getLogger()

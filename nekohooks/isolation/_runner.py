@@ -48,6 +48,7 @@ from .._model import EntryKind, EntrySpec, PluginState, PluginStatus
 from .._runner import PluginRunner, _Crash
 from .._threads import in_real_time
 from . import _frames as f
+from ._forkserver import ForkServer, fork_server
 from ._frames import EXIT_MEMORY
 from ._sandbox import SandboxUnavailable, bwrap_prefix, check_bwrap
 from ._transport import BadFrame, FrameReader, FrameWriter
@@ -94,8 +95,10 @@ class _Call:
 class _Run:
     """One child process and what the host knows about it."""
 
-    popen: subprocess.Popen[bytes]
-    pidfd: int
+    pid: int
+    popen: subprocess.Popen[bytes] | None  # started cold
+    server: ForkServer | None  # forked by the fork server
+    pidfd: int | None
     reader: FrameReader
     writer: FrameWriter
     output: trio.lowlevel.FdStream
@@ -114,10 +117,17 @@ class _Run:
         """SIGKILL the child's whole process group (the plugin's own children too)."""
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
 
     def send(self, frame: Any) -> None:
         self.writer.send(f.encode(frame))
+
+    async def reap(self) -> int | None:
+        """The exit code, once the process has exited (``None``: unknown)."""
+        if self.popen is not None:
+            return await trio.to_thread.run_sync(self.popen.wait)
+        assert self.server is not None
+        return await self.server.exit_code(self.pid)
 
 
 class _RateLimit:
@@ -215,6 +225,9 @@ async def _wait(event: trio.Event, seconds: float, *more: trio.Event) -> bool:
 class ProcessRunner(PluginRunner):
     """Runs one plugin in its own process; the host uses it like the in-process runner."""
 
+    use_fork_server = True
+    """Fork plugin processes from a warm server (False: always start the interpreter cold)."""
+
     def __init__(self, loaded: LoadedPlugin, host: Host, options: PluginOptions) -> None:
         super().__init__(loaded, host)
         self.options = options
@@ -271,15 +284,21 @@ class ProcessRunner(PluginRunner):
             return
         await super().supervise()
 
-    def _spawn(self) -> _Run:
+    async def _spawn(self) -> _Run:
+        """Start the plugin's process: forked by the warm fork server, or cold when sandboxed
+        or on its own interpreter.
+
+        Raises ``OSError`` when no process could be started.
+        """
         limits = self.host.config.limits
         home = self.host.config.home / "plugins" / self.name
         home.mkdir(parents=True, exist_ok=True)
         child_in, host_out = os.pipe()
         host_in, child_out = os.pipe()
         lifeline_child, lifeline = os.pipe()
-        theirs = (child_in, child_out, lifeline_child)
-        spec = {
+        output, output_child = os.pipe()
+        theirs = (child_in, child_out, lifeline_child, output_child)
+        spec: dict[str, Any] = {
             "name": self.name,
             "object": self._target,
             "home": str(self.host.config.home),
@@ -292,36 +311,44 @@ class ProcessRunner(PluginRunner):
         }
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-        if self.options.memory_limit:
-            env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per arena
-        command = [*self._prefix, self.python, "-m", "nekohooks.isolation._child", json.dumps(spec)]
+        popen: subprocess.Popen[bytes] | None = None
+        server: ForkServer | None = None
         try:
-            popen = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=theirs,
-                start_new_session=True,
-                env=env,
-                cwd=home,
-            )
+            if self._prefix or self.python != sys.executable or not self.use_fork_server:
+                command = [*self._prefix, self.python, "-m", "nekohooks.isolation._child"]
+                popen = subprocess.Popen(
+                    [*command, json.dumps(spec)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output_child,
+                    stderr=output_child,
+                    pass_fds=theirs,
+                    start_new_session=True,
+                    env=env,
+                    cwd=home,
+                )
+                pid = popen.pid
+            else:
+                server = fork_server(env)
+                pid = await server.fork({**spec, "cwd": str(home)}, theirs)
         except BaseException:
-            for fd in (host_out, host_in, lifeline):
+            for fd in (host_out, host_in, lifeline, output):
                 os.close(fd)
             raise
         finally:
             for fd in theirs:
                 os.close(fd)
-        assert popen.stdout is not None
-        output = trio.lowlevel.FdStream(os.dup(popen.stdout.fileno()))
-        popen.stdout.close()
+        try:
+            pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # it is gone already
+            pidfd = None
         return _Run(
+            pid=pid,
             popen=popen,
-            pidfd=os.pidfd_open(popen.pid),
+            server=server,
+            pidfd=pidfd,
             reader=FrameReader(trio.lowlevel.FdStream(host_in)),
             writer=FrameWriter(host_out),
-            output=output,
+            output=trio.lowlevel.FdStream(output),
             lifeline=lifeline,
         )
 
@@ -330,11 +357,11 @@ class ProcessRunner(PluginRunner):
         self.state = PluginState.STARTING
         self._remote = None
         try:
-            run = self._spawn()
+            run = await self._spawn()
         except OSError as exc:
             raise _Crash("spawn", f"cannot start its process: {exc}") from exc
         self._current = run
-        self.pid = run.popen.pid
+        self.pid = run.pid
         crash: _Crash | None = None
         try:
             async with trio.open_nursery() as nursery:
@@ -383,7 +410,7 @@ class ProcessRunner(PluginRunner):
             return _Crash(*run.fault)
         if run.crash is not None:
             return _Crash(*run.crash)
-        code = run.returncode if run.returncode is not None else run.popen.poll()
+        code = run.returncode
         text = _describe_exit(code) if code is not None else "its process closed the connection"
         return _Crash(run.died_in, text)
 
@@ -411,14 +438,12 @@ class ProcessRunner(PluginRunner):
         """Kill what is left of the run, reap it, fail the calls still waiting."""
         with trio.CancelScope(shield=True):
             run.kill()
-            if run.returncode is None:
+            if not run.ended.is_set():  # the watcher was cancelled before it saw the exit
                 with trio.move_on_after(5):
-                    await in_real_time(run.ended.wait)
-            if run.returncode is None:  # the watcher was cancelled before it saw the exit
-                run.returncode = run.popen.wait()
+                    run.returncode = await in_real_time(run.reap)
             run.ended.set()
             self._fail_calls(run)
-            with contextlib.suppress(OSError):
+            if run.pidfd is not None:
                 os.close(run.pidfd)
             with contextlib.suppress(OSError):
                 os.close(run.lifeline)
@@ -451,11 +476,12 @@ class ProcessRunner(PluginRunner):
     # ---- the child's streams ------------------------------------------------------------------
 
     async def _watch_exit(self, run: _Run) -> None:
-        await trio.lowlevel.wait_readable(run.pidfd)
+        if run.pidfd is not None:
+            await trio.lowlevel.wait_readable(run.pidfd)
         run.kill()  # before reaping: the group id cannot be reused yet
         await _wait(run.eof, 1.0)  # the frames it sent last say which phase it died in
         run.died_in = self._phase_of(run)
-        run.returncode = run.popen.wait()
+        run.returncode = await in_real_time(run.reap)
         self._fail_calls(run)
         run.ended.set()
 
