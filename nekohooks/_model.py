@@ -144,6 +144,10 @@ class PluginStatus:
     job_failures: Mapping[str, int] = attrs.field(factory=dict)
     job_skipped: Mapping[str, int] = attrs.field(factory=dict)
     loop_blocks: int = 0
+    pid: int | None = None
+    """An isolated plugin's process id (``None``: in the host's process, or not running)."""
+    rss: int | None = None
+    """Resident memory of an isolated plugin's process and its children, in bytes."""
 
 
 @attrs.frozen

@@ -304,3 +304,14 @@ async def test_a_sandbox_without_bubblewrap_is_one_clear_error(
         with pytest.raises(PluginUnavailable, match="plugin 'faulty': is failed: sandbox = true"):
             await host.call("faulty.echo", value=1)
         assert await host.call("neighbour.ping") == "pong"
+
+
+async def test_status_shows_the_process_and_its_memory(tmp_path: Path) -> None:
+    async with open_host(config_for(tmp_path), plugins=PLUGINS) as host:
+        status = host.status("faulty")
+        assert status.pid == await host.call("faulty.pid")
+        assert status.rss is not None and 10 << 20 < status.rss < 200 << 20
+        before = status.rss
+        await host.call("faulty.fork")  # its children count too
+        assert (host.status("faulty").rss or 0) > before
+        assert host.status("neighbour").pid is None

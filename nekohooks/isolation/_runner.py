@@ -213,6 +213,22 @@ def _describe_exit(code: int) -> str:
     return f"its process exited with code {code}"
 
 
+def _tree_rss(pid: int) -> int | None:
+    """Resident bytes of ``pid`` and its descendants (``None`` once it is gone)."""
+    total, todo, page = 0, [pid], os.sysconf("SC_PAGE_SIZE")
+    try:
+        while todo:
+            current = todo.pop()
+            with open(f"/proc/{current}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", "rb") as children:
+                    todo.extend(map(int, children.read().split()))
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return total or None
+    return total
+
+
 async def _wait(event: trio.Event, seconds: float, *more: trio.Event) -> bool:
     """Wait at most ``seconds`` for ``event`` (or any of ``more``); under an autojumping
     MockClock, in real time. True if one was set."""
@@ -245,6 +261,8 @@ class ProcessRunner(PluginRunner):
     def status(self) -> PluginStatus:
         """A snapshot; job counters and task names come from the plugin's process."""
         status = super().status()
+        if self.pid is not None:
+            status = attrs.evolve(status, pid=self.pid, rss=_tree_rss(self.pid))
         remote = self._remote
         if remote is None:
             return status
