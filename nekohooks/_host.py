@@ -351,6 +351,10 @@ async def open_host(
             version=__version__,
             import_timeout=config.limits.startup_timeout,
         )
+        if (config.home / "envs").is_dir():  # `neko install --isolated`: own environments
+            from .isolation import add_env_plugins
+
+            config = add_env_plugins(registry, config)
     else:
         for name, obj in plugins.items():
             if not config.plugin_filter.permits(name):

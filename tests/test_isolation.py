@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import trio
 from isoplugins import Faulty, Neighbour
+from plugin_factory import build_wheel
 from processes import LineReader
 from test_cli import NEKO
 
@@ -26,6 +27,7 @@ from nekohooks import (
     HostConfig,
     InvalidArguments,
     Limits,
+    PluginFilter,
     PluginState,
     PluginStatus,
     PluginUnavailable,
@@ -33,7 +35,7 @@ from nekohooks import (
     open_host,
 )
 from nekohooks._config import PluginOptions
-from nekohooks.isolation import ProcessRunner, RemoteError
+from nekohooks.isolation import InstallError, ProcessRunner, RemoteError, install_isolated
 
 FAST = RestartPolicy(max_restarts=2, window=60, initial_backoff=0.05, max_backoff=0.1, jitter=0)
 PLUGINS = {"faulty": Faulty, "neighbour": Neighbour}
@@ -315,3 +317,49 @@ async def test_status_shows_the_process_and_its_memory(tmp_path: Path) -> None:
         await host.call("faulty.fork")  # its children count too
         assert (host.status("faulty").rss or 0) > before
         assert host.status("neighbour").pid is None
+
+
+# ---- per-plugin environments -----------------------------------------------------------------
+
+
+def test_two_plugins_pinning_different_versions_of_a_library_run_in_one_host(
+    tmp_path: Path,
+) -> None:
+    wheels = tmp_path / "wheels"
+    for version in ("1.0", "2.0"):
+        library = {"tinylib.py": f"VERSION = {version!r}\n"}
+        build_wheel(wheels, "tinylib", library, entry_points={}, version=version, group="none")
+    for name, pin in (("alpha", "1.0"), ("beta", "2.0")):
+        source = """
+            import tinylib
+            from nekohooks import NekoPluginBase, plugin_entry
+
+            class Plugin(NekoPluginBase):
+                @plugin_entry(id="version")
+                async def version(self) -> str:
+                    return tinylib.VERSION
+        """
+        build_wheel(
+            wheels,
+            f"neko-{name}",
+            {f"neko_{name}.py": source},
+            entry_points={name: f"neko_{name}:Plugin"},
+            requires=(f"tinylib=={pin}",),
+        )
+    home = tmp_path / "home"
+    find = ["--no-index", "--find-links", str(wheels)]
+    assert install_isolated(home, ["neko-alpha"], pip_args=find) == ["alpha"]
+    assert install_isolated(home, ["neko-beta"], pip_args=find) == ["beta"]
+
+    async def main() -> tuple[str, str, dict[str, Any]]:
+        config = HostConfig(home=home, plugin_filter=PluginFilter(frozenset({"alpha", "beta"})))
+        async with open_host(config) as host:
+            info = {n: (i.distribution, [e.id for e in i.entries]) for n, i in host.plugins.items()}
+            return await host.call("alpha.version"), await host.call("beta.version"), info
+
+    alpha, beta, info = trio.run(main)
+    assert (alpha, beta) == ("1.0", "2.0")
+    assert info == {"alpha": ("neko-alpha", ["version"]), "beta": ("neko-beta", ["version"])}
+    with pytest.raises(InstallError, match="installing failed"):
+        install_isolated(home, ["neko-missing"], pip_args=find)
+    assert not (home / "envs" / "neko-missing").exists()

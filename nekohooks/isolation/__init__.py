@@ -5,6 +5,7 @@ gets a :class:`ProcessRunner` instead of the in-process runner; the host cannot 
 apart. See the README's "Isolation" section for what this does and does not protect against.
 """
 
+from ._envs import InstallError, add_env_plugins, install_isolated
 from ._runner import ProcessRunner, RemoteError
 
-__all__ = ["ProcessRunner", "RemoteError"]
+__all__ = ["InstallError", "ProcessRunner", "RemoteError", "add_env_plugins", "install_isolated"]

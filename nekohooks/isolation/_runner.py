@@ -48,6 +48,7 @@ from .._model import EntryKind, EntrySpec, PluginState, PluginStatus
 from .._runner import PluginRunner, _Crash
 from .._threads import in_real_time
 from . import _frames as f
+from ._envs import EnvPlugin
 from ._forkserver import ForkServer, fork_server
 from ._frames import EXIT_MEMORY
 from ._sandbox import SandboxUnavailable, bwrap_prefix, check_bwrap
@@ -247,7 +248,9 @@ class ProcessRunner(PluginRunner):
     def __init__(self, loaded: LoadedPlugin, host: Host, options: PluginOptions) -> None:
         super().__init__(loaded, host)
         self.options = options
-        self.python = sys.executable
+        own = loaded.obj if isinstance(loaded.obj, EnvPlugin) else None
+        self.python = own.python if own is not None else sys.executable
+        """The plugin's interpreter: its own environment's, or the host's."""
         self.pid: int | None = None
         self._target: str | None = None
         self._prefix: list[str] = []
@@ -328,7 +331,10 @@ class ProcessRunner(PluginRunner):
             "lifeline": lifeline_child,
         }
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+        if self.python == sys.executable:  # it sees what the host sees
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+        else:  # its own environment (which sees the host's nekohooks after its own packages)
+            env.pop("PYTHONPATH", None)
         popen: subprocess.Popen[bytes] | None = None
         server: ForkServer | None = None
         try:
