@@ -14,7 +14,9 @@ import trio.testing
 from conftest import both_ways
 from neko_companion import Companion
 
-from nekohooks import HostConfig, InvalidArguments, PluginState, open_host
+from nekohooks import HostConfig, open_host
+from nekohooks.errors import InvalidArguments
+from nekohooks.records import PluginState
 from nekohooks.testing import check_plugin
 
 PLUGINS = {"companion": Companion}

@@ -1,6 +1,6 @@
 """An isolated plugin's process: the plugin on its own trio loop and in-process runner, served over frames.
 
-Started by the host as ``python -m nekohooks.isolation._child SPEC`` (SPEC: JSON, see
+Started by the host as ``python -m nekohooks.isolation child SPEC`` (SPEC: JSON, see
 :class:`~._spawn.ChildSpec`). It dies with the host: the parent-death signal (``prctl``) and a
 thread blocked on a lifeline pipe both kill the whole process group (the plugin's own children
 too) when the host goes, even by SIGKILL, even while a plugin holds the trio loop. The plugin
@@ -31,13 +31,15 @@ from typing import Any
 import attrs
 import trio
 
-from .._config import HostConfig, Limits, RestartPolicy
+from .._config import Limits, RestartPolicy
 from .._context import PluginContext
 from .._discovery import scan
-from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError
+from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Phase
+from .._events import EventKind
 from .._model import EntrySpec, JobSpec, PluginState, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
+from .._runtime import RunnerEnv
 from .._schedule import JobState
 from .._watchdog import LoopWatchdog
 from . import _frames as f
@@ -47,6 +49,11 @@ from ._transport import BlockingFrameWriter, FrameReader
 __all__ = ["main"]
 
 log = logging.getLogger("nekohooks.isolation.child")
+
+#: Events the host's own runner emits for an isolated plugin (not forwarded from its process).
+_LOCAL_EVENTS = frozenset({EventKind.STATE, EventKind.RESTART, EventKind.MESSAGE})
+#: Faults that end the process's run: the host reports them from the Crash frame.
+_FATAL = frozenset({Phase.STARTUP, Phase.TASK, Phase.CONFIG})
 
 _PR_SET_PDEATHSIG = 1
 _M_ARENA_MAX = -8
@@ -92,37 +99,16 @@ class _FrameLog(logging.Handler):
             self.handleError(record)
 
 
-@attrs.define(eq=False)
-class _Env:
-    """What the runner needs of its host, inside the child."""
-
-    config: HostConfig
-    registry: Registry
-    deliver: Callable[[str, str, Any], Any]
-    wall_clock: Callable[[], float] = time.time
-    rng: random.Random = attrs.field(factory=random.Random)
-
-    def make_context(self, loaded: LoadedPlugin) -> PluginContext:
-        module = sys.modules.get(loaded.info.module)
-        package = None
-        if module is not None:
-            package = module.__name__ if hasattr(module, "__path__") else module.__package__
-        return PluginContext(
-            loaded.info.name,
-            home=self.config.home / "plugins" / loaded.info.name,
-            defaults_package=package or None,
-            deliver=self.deliver,
-        )
-
-
 class _ChildRunner(PluginRunner):
     """The in-process runner, telling the host what it is doing before it does it."""
 
-    def __init__(self, loaded: LoadedPlugin, env: _Env, out: BlockingFrameWriter, memory: int):
-        super().__init__(loaded, env)  # type: ignore[arg-type]
+    def __init__(
+        self, loaded: LoadedPlugin, env: RunnerEnv, out: BlockingFrameWriter, memory: int
+    ) -> None:
+        super().__init__(loaded, env)
         self.out = out
         self.memory = memory
-        self.memory_exceeded: str | None = None
+        self.memory_exceeded: tuple[Phase, str] | None = None
         self._token = trio.lowlevel.current_trio_token()
         self._dirty = trio.Event()
         self.out_of_memory = trio.Event()
@@ -130,28 +116,27 @@ class _ChildRunner(PluginRunner):
     def _send(self, frame: Any) -> None:
         self.out.send(f.encode(frame))
 
-    def record_fault(self, phase: str, text: str) -> None:
+    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
         if self.memory and "MemoryError" in text:
-            self.exceeded_memory(phase)
-        super().record_fault(phase, text)
+            self.exceeded_memory(phase, f"job {job!r}" if job else "")
+        super().record_fault(phase, text, job=job)
 
-    def exceeded_memory(self, phase: str) -> None:
-        """The plugin ran out of its memory limit in ``phase``: the process ends (from any thread)."""
+    def exceeded_memory(self, phase: Phase, what: str) -> None:
+        """The plugin ran out of its memory limit in ``phase``: the process ends (any thread)."""
         if self.memory_exceeded is None:
-            self.memory_exceeded = phase
+            self.memory_exceeded = (phase, what)
             self._token.run_sync_soon(self.out_of_memory.set)
 
     async def _finish(self, ctx: PluginContext) -> None:
         if self._constructed:
-            self.out.send(f.encode(f.Activity("terminate", True)))
+            self.out.send(f.encode(f.Activity(Phase.TERMINATE, "", True)))
         await super()._finish(ctx)
 
     async def _run_job(self, job: JobSpec, state: JobState) -> None:
         bound = self._bind(job.func, job.is_method, job.wants_ctx)
-        begin, end = (
-            f.encode(f.Activity(f"periodic {job.id!r}", True)),
-            f.encode(f.Activity(f"periodic {job.id!r}", False)),
-        )
+        what = f"job {job.id!r}"
+        begin = f.encode(f.Activity(Phase.PERIODIC, what, True))
+        end = f.encode(f.Activity(Phase.PERIODIC, what, False))
         send, changed = self.out.send, self._changed
         wrapped: Callable[..., Any]
         if job.runs_on is RunsOn.THREAD:
@@ -252,7 +237,7 @@ class _Server:
         frame = _error_frame(call, exc)
         memory = self.runner.memory
         if memory and isinstance(exc, EntryFailed) and isinstance(exc.__cause__, MemoryError):
-            self.runner.exceeded_memory(f"entry {exc.entry!r}")
+            self.runner.exceeded_memory(Phase.ENTRY, f"entry {exc.entry!r}")
             message = f"exceeded its memory limit of {memory >> 20} MiB (MemoryError)"
             frame = f.Error(call, "EntryFailed", message, cause=frame.cause)
         self.send(frame)
@@ -324,39 +309,52 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
     name = spec["name"]
     memory = int(spec.get("memory_limit") or 0)
 
-    def crash(phase: str, error: str) -> int:
+    def crash(phase: str, error: str, what: str = "") -> int:
         if memory and "MemoryError" in error:
             error = f"exceeded its memory limit of {memory >> 20} MiB ({error})"
-        out.send(f.encode(f.Crash(phase, error)))
+        out.send(f.encode(f.Crash(phase, f"{what}: {error}" if what else error)))
         return EXIT_MEMORY if "exceeded its memory limit" in error else 1
 
     try:
         obj = _load(spec)
     except BaseException as exc:  # a plugin's import may raise anything, SystemExit included
-        return crash("import", f"{type(exc).__name__}: {exc}")
+        return crash(Phase.IMPORT, f"{type(exc).__name__}: {exc}")
     registry = Registry()
     try:
         loaded = registry.add(name, obj)
     except NekoError as exc:
-        return crash(getattr(exc, "phase", None) or "register", getattr(exc, "detail", str(exc)))
+        return crash(
+            getattr(exc, "phase", None) or Phase.REGISTER, getattr(exc, "detail", str(exc))
+        )
 
     async def deliver(plugin: str, target: str, body: Any) -> None:
         out.send(f.encode(f.Message(target, body)))
 
-    config = HostConfig(
-        home=Path(spec["home"]),
-        limits=Limits(**spec["limits"]),
+    def emit(kind: EventKind, plugin: str | None, /, **data: Any) -> None:
+        if kind in _LOCAL_EVENTS or (kind is EventKind.FAULT and data.get("phase") in _FATAL):
+            return  # the host's runner reports these itself
+        with contextlib.suppress(TypeError, ValueError):  # data it cannot carry stays here
+            out.send(f.encode(f.Event(kind, data)))
+
+    limits = Limits(**spec["limits"])
+    env = RunnerEnv(
+        limits=limits,
         restart=RestartPolicy(max_restarts=0),  # the host restarts the process instead
+        home=Path(spec["home"]),
+        rng=random.Random(),
+        wall_clock=time.time,
+        deliver=deliver,
+        emit=emit,
     )
-    runner = _ChildRunner(loaded, _Env(config, registry, deliver), out, memory)
+    runner = _ChildRunner(loaded, env, out, memory)
     server = _Server(runner, out)
 
     def report_block(plugin: str | None, seconds: float, where: str) -> None:
-        runner.loop_blocks += 1
-        runner.record_fault("event loop", f"blocked the trio loop for {seconds:.2f}s at {where}")
+        emit(EventKind.LOOP_BLOCK, name, seconds=seconds, where=where)
+        runner.note_loop_block(seconds, where)
         runner._changed()
 
-    dog = LoopWatchdog(config.limits.block_threshold, lambda code: None, report_block)
+    dog = LoopWatchdog(limits.block_threshold, lambda code: None, report_block)
     dog.start()
     try:
         async with trio.open_nursery() as nursery:
@@ -364,7 +362,9 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
             await runner.first_attempt.wait()
             if runner.state is not PluginState.RUNNING:
                 await runner.done.wait()
-                return crash(runner.last_phase or "startup", runner.last_error or "did not start")
+                return crash(
+                    runner.last_phase or Phase.STARTUP, runner.last_error or "did not start"
+                )
             server.send(f.Ready(os.getpid()))
             nursery.start_soon(runner.report_status)
             outcome: list[int] = []
@@ -372,7 +372,7 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
             async def watch_runner() -> None:
                 await runner.done.wait()
                 if runner.state is PluginState.FAILED:
-                    outcome.append(crash(runner.last_phase or "task", runner.last_error or "?"))
+                    outcome.append(crash(runner.last_phase or Phase.TASK, runner.last_error or "?"))
                 nursery.cancel_scope.cancel()
 
             async def watch_memory() -> None:
@@ -387,7 +387,8 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
                 _kill_group()
             nursery.cancel_scope.cancel()
         if runner.memory_exceeded is not None:
-            return crash(runner.memory_exceeded, "MemoryError")
+            phase, what = runner.memory_exceeded
+            return crash(phase, "MemoryError", what)
         return outcome[0] if outcome else 0
     finally:
         dog.stop()
@@ -415,10 +416,6 @@ def main(argv: list[str] | None = None) -> None:
         code = trio.run(run)
     except BaseException as exc:  # report whatever ended the loop, then exit
         traceback.print_exc()
-        out.send(f.encode(f.Crash("task", f"{type(exc).__name__}: {exc}")))
+        out.send(f.encode(f.Crash(Phase.TASK, f"{type(exc).__name__}: {exc}")))
         code = 1
     os._exit(code)  # not sys.exit: a plugin's non-daemon thread must not keep the process
-
-
-if __name__ == "__main__":
-    main()

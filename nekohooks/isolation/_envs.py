@@ -28,6 +28,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .._config import HostConfig
+from .._errors import Phase
 from .._model import EntryKind, EntrySpec, JobSpec, LoadFailure, PluginInfo, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._schedule import Cron, Every, Schedule
@@ -105,7 +106,7 @@ def install_isolated(
             command += [*requirements, *pip_args]
         echo("installing " + " ".join(requirements))
         _run(command, "installing")
-        described = _run([python, "-m", "nekohooks.isolation._envs", str(root)], "describing")
+        described = _run([python, "-m", "nekohooks.isolation", "describe", str(root)], "describing")
         plugins = json.loads(described)
         if not plugins:
             raise InstallError(f"{', '.join(requirements)} provides no neko.plugins entry point")
@@ -242,7 +243,7 @@ def add_env_plugins(registry: Registry, config: HostConfig) -> HostConfig:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             failure = f"unreadable {record}: {type(exc).__name__}: {exc}"
             registry.failures.append(
-                LoadFailure(record.parent.name, "", None, None, "import", failure)
+                LoadFailure(record.parent.name, "", None, None, Phase.IMPORT, failure)
             )
             continue
         for info in plugins:
@@ -256,7 +257,7 @@ def add_env_plugins(registry: Registry, config: HostConfig) -> HostConfig:
                         info.value,
                         info.distribution,
                         info.version,
-                        "register",
+                        Phase.REGISTER,
                         f"duplicate plugin name: already provided by {other}",
                     )
                 )
@@ -267,7 +268,8 @@ def add_env_plugins(registry: Registry, config: HostConfig) -> HostConfig:
     return attrs.evolve(config, plugin_options=options)
 
 
-if __name__ == "__main__":
-    print(json.dumps(describe(Path(sys.argv[1]).resolve())))
+def print_description(root: str) -> None:
+    """Print :func:`describe` of ``root`` as JSON and exit (run on the environment's Python)."""
+    print(json.dumps(describe(Path(root).resolve())))
     sys.stdout.flush()
-    os._exit(0)
+    os._exit(0)  # a plugin's import may have started threads

@@ -3,7 +3,7 @@
 Starting a plugin's process cold costs an interpreter plus the imports of trio, httpx, pluggy,
 msgspec and nekohooks (hundreds of milliseconds); the plugin's own import and startup come on
 top. The first isolated plugin of a trio run starts one fork server
-(``python -m nekohooks.isolation._forkserver``) that imports all of that once, then waits on a
+(``python -m nekohooks.isolation forkserver``) that imports all of that once, then waits on a
 ``SOCK_SEQPACKET`` socket. Each request carries a plugin's spec and, as ``SCM_RIGHTS``, the
 descriptors of its pipes; the server forks, and the fork becomes that plugin's process in a
 session of its own (``os.setsid``), its stdout/stderr on the output pipe, and runs the same
@@ -106,7 +106,7 @@ class ForkServer:
         spec = {"parent": os.getpid(), "lifeline": lifeline_child, "socket": theirs.fileno()}
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "nekohooks.isolation._forkserver", json.dumps(spec)],
+                [sys.executable, "-m", "nekohooks.isolation", "forkserver", json.dumps(spec)],
                 pass_fds=(theirs.fileno(), lifeline_child),
                 start_new_session=True,
                 env=env,
@@ -188,16 +188,12 @@ def fork_server(env: dict[str, str]) -> ForkServer:
     return server
 
 
-def main() -> None:
-    """The server process: die with the host, preload, serve."""
-    spec = json.loads(sys.argv[1])
+def main(argument: str) -> None:
+    """The server process (``argument``: its JSON spec): die with the host, preload, serve."""
+    spec = json.loads(argument)
     from ._child import _die_with_parent
 
     _die_with_parent(int(spec["parent"]), int(spec["lifeline"]))
     sock = socket.socket(fileno=int(spec["socket"]))
     _serve(sock)
     os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

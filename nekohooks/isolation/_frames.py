@@ -4,7 +4,7 @@ A frame on the wire is a 4-byte big-endian length, then one MessagePack-encoded 
 tagged array, see :data:`Frame`). Parent to child: :class:`Call`, :class:`Pull`,
 :class:`Cancel`, :class:`Stop`. Child to parent: :class:`Ready`, :class:`Result`,
 :class:`Item`, :class:`Error`, :class:`Log`, :class:`Message`, :class:`Activity`,
-:class:`Status`, :class:`Crash`. Values (arguments, results, items, messages) are whatever
+:class:`Event`, :class:`Status`, :class:`Crash`. Values (arguments, results, items, messages) are whatever
 MessagePack can carry: ``None``, booleans, numbers, strings, bytes, lists and dicts
 (plus what msgspec adds: tuples, sets, datetimes, dataclasses, attrs classes).
 """
@@ -23,6 +23,7 @@ __all__ = [
     "Cancel",
     "Crash",
     "Error",
+    "Event",
     "Frame",
     "Item",
     "Log",
@@ -128,13 +129,23 @@ class Message(_Frame, tag="message"):
 
 
 class Activity(_Frame, tag="activity"):
-    """The plugin began (``begin``) or ended a phase such as ``periodic 'tick'`` or ``terminate``.
+    """The plugin began (``begin``) or ended a phase (a :class:`~nekohooks.errors.Phase` value)
+    such as ``periodic`` (``what``: ``"job 'tick'"``) or ``terminate``.
 
     Sent before the work starts, so a process that dies meanwhile is blamed on the right phase.
     """
 
     phase: str
+    what: str
     begin: bool
+
+
+class Event(_Frame, tag="event"):
+    """An event for the host's stream (an :class:`~nekohooks.records.EventKind` value and its
+    data), about this plugin: job runs, faults it survived, loop blocks."""
+
+    kind: str
+    data: dict[str, Any]
 
 
 class Status(_Frame, tag="status"):
@@ -166,6 +177,7 @@ Frame = (
     | Log
     | Message
     | Activity
+    | Event
     | Status
     | Crash
 )

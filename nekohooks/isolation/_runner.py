@@ -42,10 +42,13 @@ from .._errors import (
     EntryNotFound,
     EntryTimeout,
     InvalidArguments,
+    Phase,
     PluginUnavailable,
 )
+from .._events import EventKind
 from .._model import EntryKind, EntrySpec, PluginState, PluginStatus
 from .._runner import PluginRunner, _Crash
+from .._runtime import RunnerEnv
 from .._threads import in_real_time
 from . import _frames as f
 from ._envs import EnvPlugin
@@ -55,7 +58,6 @@ from ._sandbox import SandboxUnavailable, bwrap_prefix, check_bwrap
 from ._transport import BadFrame, FrameReader, FrameWriter
 
 if TYPE_CHECKING:
-    from .._host import Host
     from .._registry import LoadedPlugin
 
 __all__ = ["ProcessRunner", "RemoteError"]
@@ -76,9 +78,17 @@ class RemoteError(Exception):
 class _Unrunnable(Exception):
     """This plugin cannot run isolated at all (retrying would not help)."""
 
-    def __init__(self, phase: str, text: str) -> None:
-        super().__init__(text)
-        self.phase = phase
+
+@attrs.frozen
+class _Where:
+    """Where a plugin's process was when something went wrong: a phase, and which entry or
+    job (``"entry 'x'"``, ``"job 'tick'"``) when it matters."""
+
+    phase: Phase
+    what: str = ""
+
+    def crash(self, text: str) -> _Crash:
+        return _Crash(self.phase, f"{self.what}: {text}" if self.what else text)
 
 
 class _Call:
@@ -109,10 +119,10 @@ class _Run:
     ended: trio.Event = attrs.field(factory=trio.Event)
     eof: trio.Event = attrs.field(factory=trio.Event)  # every frame it sent has been read
     returncode: int | None = None
-    crash: tuple[str, str] | None = None  # what the child said before it went
-    fault: tuple[str, str] | None = None  # what the host found wrong (it then killed the child)
-    died_in: str = "task"  # the phase the process was in when it ended
-    activity: list[str] = attrs.field(factory=list)
+    crash: _Crash | None = None  # what the child said before it went
+    fault: _Crash | None = None  # what the host found wrong (it then killed the child)
+    died_in: _Where = _Where(Phase.TASK)  # where the process was when it ended
+    activity: list[_Where] = attrs.field(factory=list)
 
     def kill(self) -> None:
         """SIGKILL the child's whole process group (the plugin's own children too)."""
@@ -185,7 +195,6 @@ def import_target(loaded: LoadedPlugin) -> str | None:
         qualname = names[0] if names else None
     if qualname is None or "<locals>" in qualname or module == "__main__":
         raise _Unrunnable(
-            "isolation",
             "an isolated plugin must be importable by its process: install it as a "
             "distribution or define it at the top level of a module (not in __main__)",
         )
@@ -193,7 +202,7 @@ def import_target(loaded: LoadedPlugin) -> str | None:
     for part in qualname.split("."):
         target = getattr(target, part, None)
     if target is not obj:
-        raise _Unrunnable("isolation", f"{module}:{qualname} does not name the plugin object")
+        raise _Unrunnable(f"{module}:{qualname} does not name the plugin object")
     return f"{module}:{qualname}"
 
 
@@ -245,8 +254,8 @@ class ProcessRunner(PluginRunner):
     use_fork_server = True
     """Fork plugin processes from a warm server (False: always start the interpreter cold)."""
 
-    def __init__(self, loaded: LoadedPlugin, host: Host, options: PluginOptions) -> None:
-        super().__init__(loaded, host)
+    def __init__(self, loaded: LoadedPlugin, env: RunnerEnv, options: PluginOptions) -> None:
+        super().__init__(loaded, env)
         self.options = options
         own = loaded.obj if isinstance(loaded.obj, EnvPlugin) else None
         self.python = own.python if own is not None else sys.executable
@@ -289,7 +298,7 @@ class ProcessRunner(PluginRunner):
         try:
             self._target = import_target(self.loaded)
             if self.options.sandbox:
-                home = self.host.config.home
+                home = self.env.home
                 self._prefix = bwrap_prefix(
                     await check_bwrap(),
                     neko_home=home,
@@ -298,8 +307,8 @@ class ProcessRunner(PluginRunner):
                     visible=[Path(sys.prefix), *(Path(p) for p in sys.path if p)],
                 )
         except (_Unrunnable, SandboxUnavailable) as exc:
-            self.state = PluginState.FAILED
-            self.record_fault(getattr(exc, "phase", "sandbox"), str(exc))
+            self._set_state(PluginState.FAILED)
+            self.record_fault(Phase.CONFIG, str(exc))
             self.first_attempt.set()
             self.done.set()
             return
@@ -311,8 +320,8 @@ class ProcessRunner(PluginRunner):
 
         Raises ``OSError`` when no process could be started.
         """
-        limits = self.host.config.limits
-        home = self.host.config.home / "plugins" / self.name
+        limits = self.env.limits
+        home = self.env.home / "plugins" / self.name
         home.mkdir(parents=True, exist_ok=True)
         child_in, host_out = os.pipe()
         host_in, child_out = os.pipe()
@@ -322,7 +331,7 @@ class ProcessRunner(PluginRunner):
         spec: dict[str, Any] = {
             "name": self.name,
             "object": self._target,
-            "home": str(self.host.config.home),
+            "home": str(self.env.home),
             "limits": attrs.asdict(limits),
             "memory_limit": self.options.memory_limit,
             "parent": 0 if self._prefix else os.getpid(),
@@ -339,7 +348,7 @@ class ProcessRunner(PluginRunner):
         server: ForkServer | None = None
         try:
             if self._prefix or self.python != sys.executable or not self.use_fork_server:
-                command = [*self._prefix, self.python, "-m", "nekohooks.isolation._child"]
+                command = [*self._prefix, self.python, "-m", "nekohooks.isolation", "child"]
                 popen = subprocess.Popen(
                     [*command, json.dumps(spec)],
                     stdin=subprocess.DEVNULL,
@@ -377,13 +386,13 @@ class ProcessRunner(PluginRunner):
         )
 
     async def _run_once(self) -> None:
-        limits = self.host.config.limits
-        self.state = PluginState.STARTING
+        limits = self.env.limits
+        self._set_state(PluginState.STARTING)
         self._remote = None
         try:
             run = await self._spawn()
         except OSError as exc:
-            raise _Crash("spawn", f"cannot start its process: {exc}") from exc
+            raise _Crash(Phase.STARTUP, f"cannot start its process: {exc}") from exc
         self._current = run
         self.pid = run.pid
         crash: _Crash | None = None
@@ -398,12 +407,14 @@ class ProcessRunner(PluginRunner):
                     await _wait(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
                 self._run_scope = None
                 if starting.cancelled_caught:  # stop() while starting
-                    self.state = PluginState.STOPPING
+                    self._set_state(PluginState.STOPPING)
                 elif not run.ready.is_set() and not run.ended.is_set():
-                    crash = _Crash("startup", f"did not start within {limits.startup_timeout:g}s")
+                    crash = _Crash(
+                        Phase.STARTUP, f"did not start within {limits.startup_timeout:g}s"
+                    )
                 elif run.ready.is_set():
-                    self.state = PluginState.RUNNING
                     self.started_at = trio.current_time()
+                    self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()
                     await _first(run.ended, self._stop)
                 if crash is None and run.ended.is_set():
@@ -418,44 +429,44 @@ class ProcessRunner(PluginRunner):
 
     async def _stop_child(self, run: _Run) -> None:
         """Ask the child to stop (terminate hooks run there); kill it if it does not exit."""
-        self.state = PluginState.STOPPING
+        self._set_state(PluginState.STOPPING)
         self._cancel_calls()
         run.send(f.Stop())
-        grace = self.host.config.limits.terminate_grace + 1.0
+        grace = self.env.limits.terminate_grace + 1.0
         if not await _wait(run.ended, grace):
-            self.record_fault("terminate", f"its process did not exit within {grace:g}s; killed")
+            text = f"its process did not exit within {grace:g}s; killed"
+            self.record_fault(Phase.TERMINATE, text)
         elif run.crash is not None:
-            self.record_fault(*run.crash)
+            self.record_fault(run.crash.phase, run.crash.text)
         elif run.returncode:
-            self.record_fault("terminate", _describe_exit(run.returncode))
+            self.record_fault(Phase.TERMINATE, _describe_exit(run.returncode))
 
     def _crash_of(self, run: _Run) -> _Crash:
         if run.fault is not None:
-            return _Crash(*run.fault)
+            return run.fault
         if run.crash is not None:
-            return _Crash(*run.crash)
+            return run.crash
         code = run.returncode
         text = _describe_exit(code) if code is not None else "its process closed the connection"
-        return _Crash(run.died_in, text)
+        return run.died_in.crash(text)
 
-    def _phase_of(self, run: _Run) -> str:
+    def _where(self, run: _Run) -> _Where:
         if run.activity:
             return run.activity[-1]
-        if len(run.calls) == 1:
-            return f"entry {next(iter(run.calls.values())).entry!r}"
-        if run.calls:  # any of them may be the culprit
-            return "entry " + " or ".join(sorted({repr(c.entry) for c in run.calls.values()}))
+        if run.calls:  # with several in flight, any of them may be the culprit
+            names = " or ".join(sorted({repr(c.entry) for c in run.calls.values()}))
+            return _Where(Phase.ENTRY, f"entry {names}")
         if self.state is PluginState.STARTING:
-            return "startup"
+            return _Where(Phase.STARTUP)
         if self.state is PluginState.STOPPING:
-            return "terminate"
-        return "task"
+            return _Where(Phase.TERMINATE)
+        return _Where(Phase.TASK)
 
-    def _fault(self, run: _Run, phase: str, text: str) -> None:
+    def _fault(self, run: _Run, where: _Where, text: str) -> None:
         """The host found the child misbehaving: remember why, and kill it."""
         if run.fault is None and not run.ended.is_set():
-            run.fault = (phase, text)
-            log.error("plugin %r: %s: %s; killing its process", self.name, phase, text)
+            run.fault = where.crash(text)
+            log.error("plugin %r: %s; killing its process", self.name, run.fault)
         run.kill()
 
     async def _end(self, run: _Run) -> None:
@@ -479,11 +490,11 @@ class ProcessRunner(PluginRunner):
 
     def _fail_calls(self, run: _Run) -> None:
         code = run.returncode
-        why = run.fault[1] if run.fault else _describe_exit(code) if code is not None else "ended"
+        why = run.fault.text if run.fault else _describe_exit(code) if code is not None else "ended"
         for call in run.calls.values():
             if call.answer is None:
                 call.answer = PluginUnavailable(
-                    self.name, f"{why} during the call to {call.entry!r}", phase="entry"
+                    self.name, f"{why} during the call to {call.entry!r}", phase=Phase.ENTRY
                 )
                 call.event.set()
 
@@ -493,7 +504,7 @@ class ProcessRunner(PluginRunner):
             for call in run.calls.values():
                 if call.answer is None:
                     call.answer = PluginUnavailable(
-                        self.name, "stopped during the call", phase="entry"
+                        self.name, "stopped during the call", phase=Phase.ENTRY
                     )
                     call.event.set()
 
@@ -504,7 +515,7 @@ class ProcessRunner(PluginRunner):
             await trio.lowlevel.wait_readable(run.pidfd)
         run.kill()  # before reaping: the group id cannot be reused yet
         await _wait(run.eof, 1.0)  # the frames it sent last say which phase it died in
-        run.died_in = self._phase_of(run)
+        run.died_in = self._where(run)
         run.returncode = await in_real_time(run.reap)
         self._fail_calls(run)
         run.ended.set()
@@ -517,15 +528,23 @@ class ProcessRunner(PluginRunner):
             while (frame := await run.reader.receive()) is not None:
                 self._dispatch(run, frame, nursery)
         except BadFrame as exc:
-            self._fault(run, "transport", f"its process sent a malformed frame: {exc}")
+            self._fault(run, self._where(run), f"its process sent a malformed frame: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
         finally:
             run.eof.set()
         if not await _wait(run.ended, 2.0):  # the stream ended but the process lingers
-            self._fault(run, self._phase_of(run), "its process closed the connection")
+            self._fault(run, self._where(run), "its process closed the connection")
 
     def _dispatch(self, run: _Run, frame: f.Frame, nursery: trio.Nursery) -> None:
+        try:
+            self._handle(run, frame, nursery)
+        except (ValueError, TypeError) as exc:  # an unknown phase or event kind, bad event data
+            self._fault(
+                run, self._where(run), f"its process sent a bad {type(frame).__name__} frame: {exc}"
+            )
+
+    def _handle(self, run: _Run, frame: f.Frame, nursery: trio.Nursery) -> None:
         kind = type(frame)
         if kind is f.Result or kind is f.Error or kind is f.Item:
             call = run.calls.get(frame.id)  # type: ignore[union-attr]
@@ -537,22 +556,26 @@ class ProcessRunner(PluginRunner):
             self._log(frame.level, frame.logger, frame.message)
         elif kind is f.Message:
             assert isinstance(frame, f.Message)
-            nursery.start_soon(self.host.deliver, self.name, frame.target, frame.body)
+            nursery.start_soon(self.env.deliver, self.name, frame.target, frame.body)
         elif kind is f.Activity:
             assert isinstance(frame, f.Activity)
+            where = _Where(Phase(frame.phase), frame.what)
             if frame.begin:
-                run.activity.append(frame.phase)
-            elif frame.phase in run.activity:
-                run.activity.remove(frame.phase)
+                run.activity.append(where)
+            elif where in run.activity:
+                run.activity.remove(where)
+        elif kind is f.Event:
+            assert isinstance(frame, f.Event)
+            self.env.emit(EventKind(frame.kind), self.name, **frame.data)
         elif kind is f.Status:
             self._remote = frame  # type: ignore[assignment]
         elif kind is f.Ready:
             run.ready.set()
         elif kind is f.Crash:
             assert isinstance(frame, f.Crash)
-            run.crash = (frame.phase, frame.error)
+            run.crash = _Crash(Phase(frame.phase), frame.error)
         else:
-            self._fault(run, "transport", f"its process sent a {kind.__name__} frame")
+            self._fault(run, self._where(run), f"its process sent a {kind.__name__} frame")
 
     def _log(self, level: int, logger: str, message: str) -> None:
         if not self._logs.allow():
@@ -583,7 +606,7 @@ class ProcessRunner(PluginRunner):
     def _running(self) -> _Run:
         run = self._current
         if run is None or self.state is not PluginState.RUNNING:
-            raise PluginUnavailable(self.name, f"is {self.state.value}", phase="entry")
+            raise PluginUnavailable(self.name, f"is {self.state.value}", phase=Phase.ENTRY)
         return run
 
     def _frame(self, spec: EntrySpec, frame: Any) -> bytes:
@@ -595,21 +618,27 @@ class ProcessRunner(PluginRunner):
             ) from exc
 
     async def _answer(self, run: _Run, call: _Call, spec: EntrySpec) -> Any:
-        limits = self.host.config.limits
+        limits = self.env.limits
         timeout = spec.timeout or limits.entry_timeout
         if not await _wait(call.event, timeout + limits.terminate_grace):
             self._fault(
                 run,
-                f"entry {spec.id!r}",
+                _Where(Phase.ENTRY, f"entry {spec.id!r}"),
                 f"ignored its cancellation for {limits.terminate_grace:g}s after its "
                 f"{timeout:g}s timeout",
             )
+            self.call_timeouts += 1
             raise EntryTimeout(self.name, spec.id, timeout)
         answer = call.answer
         if isinstance(answer, Exception):
             raise answer
         if isinstance(answer, f.Error):
-            raise self._error(spec, answer)
+            error = self._error(spec, answer)
+            if isinstance(error, EntryTimeout):
+                self.call_timeouts += 1
+            elif isinstance(error, EntryFailed):
+                self.call_failures += 1
+            raise error
         return answer
 
     def _error(self, spec: EntrySpec, error: f.Error) -> Exception:
@@ -621,7 +650,7 @@ class ProcessRunner(PluginRunner):
         if kind == "EntryNotFound":
             return EntryNotFound(self.name, error.message)
         if kind == "PluginUnavailable":
-            return PluginUnavailable(self.name, error.message, phase="entry")
+            return PluginUnavailable(self.name, error.message, phase=Phase.ENTRY)
         failed = EntryFailed(self.name, spec.id, error.message)
         if error.cause:
             failed.__cause__ = RemoteError(error.cause)
@@ -638,6 +667,7 @@ class ProcessRunner(PluginRunner):
         if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
             return [item async for item in self.stream(spec, arguments)]
         run = self._running()
+        self.calls += 1
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments)))
         call = run.calls[number] = _Call(spec.id)
@@ -660,6 +690,7 @@ class ProcessRunner(PluginRunner):
             yield await self.call(spec, arguments)
             return
         run = self._running()
+        self.calls += 1
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments), stream=True))
         call = run.calls[number] = _Call(spec.id)
