@@ -171,6 +171,8 @@ def _bytes(value: object) -> int:
 
 def _plugin_options(table: Mapping[str, Any], default: PluginOptions) -> PluginOptions:
     keys = {k: table[k] for k in _OPTION_KEYS if k in table}
+    if keys.get("isolation", "none") not in ("none", "process"):
+        raise ValueError(f'isolation must be "none" or "process", got {keys["isolation"]!r}')
     if "memory_limit" in keys:
         keys["memory_limit"] = _bytes(keys["memory_limit"])
     for key in ("sandbox", "network"):

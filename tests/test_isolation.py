@@ -21,17 +21,18 @@ from plugin_factory import build_wheel
 from processes import LineReader
 from test_cli import NEKO
 
-from nekohooks import HostConfig, Limits, RestartPolicy, open_host
+from nekohooks import HostConfig, Limits, RestartPolicy, load_config, open_host
 from nekohooks._config import PluginOptions
 from nekohooks.discovery import PluginFilter
 from nekohooks.errors import (
+    ConfigError,
     EntryFailed,
     EntryTimeout,
     InvalidArguments,
     PluginUnavailable,
 )
 from nekohooks.isolation import InstallError, ProcessRunner, RemoteError, install_isolated
-from nekohooks.records import PluginState, PluginStatus
+from nekohooks.records import EventKind, PluginState, PluginStatus
 
 FAST = RestartPolicy(max_restarts=2, window=60, initial_backoff=0.05, max_backoff=0.1, jitter=0)
 PLUGINS = {"faulty": Faulty, "neighbour": Neighbour}
@@ -361,3 +362,51 @@ def test_two_plugins_pinning_different_versions_of_a_library_run_in_one_host(
     with pytest.raises(InstallError, match="installing failed"):
         install_isolated(home, ["neko-missing"], pip_args=find)
     assert not (home / "envs" / "neko-missing").exists()
+
+
+# ---- configuration and events ----------------------------------------------------------------
+
+
+def test_neko_toml_chooses_isolation_per_plugin_and_by_default(tmp_path: Path) -> None:
+    toml = tmp_path / "neko.toml"
+    toml.write_text(
+        '[plugins]\nisolation = "process"\n'
+        '[plugins.big]\nmemory_limit = "256MiB"\nsandbox = true\nnetwork = true\n'
+        '[plugins.local]\nisolation = "none"\nsandbox_typo = 1\n'
+    )
+    config = load_config(toml, environ={"NEKO_HOME": str(tmp_path)})
+    assert config.options("big") == PluginOptions("process", 256 << 20, True, True)
+    assert not config.options("local").isolated
+    assert config.options("other").isolated  # the [plugins] default
+    assert any("sandbox_typo" in warning for warning in config.warnings)
+    for bad, message in [
+        ('[plugins.x]\nmemory_limit = "lots"\n', r"\[plugins\.x\] memory_limit: 'lots' is not"),
+        ('[plugins.x]\nmemory_limit = "1GiB"\n', 'memory_limit needs isolation = "process"'),
+        (
+            '[plugins]\nisolation = "thread"\n',
+            r'\[plugins\] isolation must be "none" or "process", got \'thread\'',
+        ),
+        ('[plugins.x]\nsandbox = "yes"\n', "sandbox must be true or false"),
+    ]:
+        toml.write_text(bad)
+        with pytest.raises(ConfigError, match=message):
+            load_config(toml, environ={"NEKO_HOME": str(tmp_path)})
+
+
+async def test_an_isolated_plugins_jobs_and_faults_reach_the_hosts_event_stream(
+    tmp_path: Path,
+) -> None:
+    set_fault(tmp_path, "terminate", "raise")
+    async with open_host(config_for(tmp_path), plugins=PLUGINS) as host:
+        with host.events.subscribe() as events:
+            await trio.sleep(0.5)  # two runs of the 0.2 s job at least
+            await host.stop_plugin("faulty")
+            seen = []
+            while (event := events.receive_nowait()) is not None:
+                seen.append(event)
+    kinds = [(e.kind, e.plugin) for e in seen]
+    assert (EventKind.JOB, "faulty") in kinds
+    states = [e.data["state"] for e in seen if e.kind is EventKind.STATE]
+    assert states[-2:] == ["stopping", "stopped"]
+    faults = [e.data for e in seen if e.kind is EventKind.FAULT]
+    assert any(f["phase"] == "terminate" and "raised on request" in f["error"] for f in faults)

@@ -69,6 +69,9 @@ SPAWN_ALLOWANCE = 10.0
 #: Log records (and output lines) per second a plugin's process may send before they are dropped.
 LOG_RATE, LOG_BURST = 200.0, 1000.0
 _MAX_LINE = 8192
+#: The events a plugin's process may put on the host's stream (state, restarts, messages and
+#: table changes are the host's own).
+_FORWARDED = frozenset({EventKind.JOB, EventKind.FAULT, EventKind.LOOP_BLOCK})
 
 
 class RemoteError(Exception):
@@ -566,7 +569,10 @@ class ProcessRunner(PluginRunner):
                 run.activity.remove(where)
         elif kind is f.Event:
             assert isinstance(frame, f.Event)
-            self.env.emit(EventKind(frame.kind), self.name, **frame.data)
+            event = EventKind(frame.kind)
+            if event not in _FORWARDED:
+                raise ValueError(f"a {event} event is the host's to emit")
+            self.env.emit(event, self.name, **frame.data)
         elif kind is f.Status:
             self._remote = frame  # type: ignore[assignment]
         elif kind is f.Ready:
@@ -580,6 +586,7 @@ class ProcessRunner(PluginRunner):
     def _log(self, level: int, logger: str, message: str) -> None:
         if not self._logs.allow():
             return
+        message = message[:_MAX_LINE]
         own = f"neko.plugin.{self.name}"
         if logger != own and not logger.startswith(own + "."):
             message = f"{logger}: {message}"
