@@ -209,7 +209,9 @@ def import_target(loaded: LoadedPlugin) -> str | None:
     return f"{module}:{qualname}"
 
 
-def _describe_exit(code: int) -> str:
+def _describe_exit(code: int, *, sandboxed: bool = False) -> str:
+    if sandboxed and code > 128:  # bubblewrap exits 128 + the signal that killed the plugin
+        code = 128 - code
     if code == EXIT_MEMORY:
         return "its process exceeded its memory limit"
     if code < 0:
@@ -442,7 +444,7 @@ class ProcessRunner(PluginRunner):
         elif run.crash is not None:
             self.record_fault(run.crash.phase, run.crash.text)
         elif run.returncode:
-            self.record_fault(Phase.TERMINATE, _describe_exit(run.returncode))
+            self.record_fault(Phase.TERMINATE, self._exit_text(run.returncode))
 
     def _crash_of(self, run: _Run) -> _Crash:
         if run.fault is not None:
@@ -450,8 +452,11 @@ class ProcessRunner(PluginRunner):
         if run.crash is not None:
             return run.crash
         code = run.returncode
-        text = _describe_exit(code) if code is not None else "its process closed the connection"
+        text = self._exit_text(code) if code is not None else "its process closed the connection"
         return run.died_in.crash(text)
+
+    def _exit_text(self, code: int) -> str:
+        return _describe_exit(code, sandboxed=bool(self._prefix))
 
     def _where(self, run: _Run) -> _Where:
         if run.activity:
@@ -493,7 +498,9 @@ class ProcessRunner(PluginRunner):
 
     def _fail_calls(self, run: _Run) -> None:
         code = run.returncode
-        why = run.fault.text if run.fault else _describe_exit(code) if code is not None else "ended"
+        why = (
+            run.fault.text if run.fault else self._exit_text(code) if code is not None else "ended"
+        )
         for call in run.calls.values():
             if call.answer is None:
                 call.answer = PluginUnavailable(
