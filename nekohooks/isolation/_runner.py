@@ -1,7 +1,7 @@
 """The process runner: an isolated plugin in a child process, supervised like any other runner.
 
 It is the in-process :class:`~nekohooks._runner.PluginRunner` with one thing replaced: a *run*
-is a child process (``python -m nekohooks.isolation._child``) that runs the plugin with the
+is a child process (``python -m nekohooks.isolation child``) that runs the plugin with the
 very same runner, and calls travel as frames::
 
     spawn (own process group, lifeline pipe) ── Ready ── RUNNING ── Call/Result, Pull/Item ...
@@ -18,17 +18,10 @@ queue in memory and a writer task moves them.
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib
 import itertools
-import json
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
-import types
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,11 +44,22 @@ from .._runner import PluginRunner, _Crash
 from .._runtime import RunnerEnv
 from .._threads import in_real_time
 from . import _frames as f
+from ._child_process import (
+    ChildProcess,
+    PendingCall,
+    RateLimit,
+    Unrunnable,
+    Where,
+    describe_exit,
+    first_of,
+    import_target,
+    spawn,
+    tree_rss,
+    wait_for,
+)
 from ._envs import EnvPlugin
-from ._forkserver import ForkServer, fork_server
-from ._frames import EXIT_MEMORY
 from ._sandbox import SandboxUnavailable, bwrap_prefix, check_bwrap
-from ._transport import BadFrame, FrameReader, FrameWriter
+from ._transport import BadFrame
 
 if TYPE_CHECKING:
     from .._registry import LoadedPlugin
@@ -66,8 +70,6 @@ log = logging.getLogger("nekohooks.isolation")
 
 #: Seconds a child may take to start its interpreter and imports, on top of startup_timeout.
 SPAWN_ALLOWANCE = 10.0
-#: Log records (and output lines) per second a plugin's process may send before they are dropped.
-LOG_RATE, LOG_BURST = 200.0, 1000.0
 _MAX_LINE = 8192
 #: The events a plugin's process may put on the host's stream (state, restarts, messages and
 #: table changes are the host's own).
@@ -76,181 +78,6 @@ _FORWARDED = frozenset({EventKind.JOB, EventKind.FAULT, EventKind.LOOP_BLOCK})
 
 class RemoteError(Exception):
     """The exception a plugin raised in its own process, as the traceback text it sent."""
-
-
-class _Unrunnable(Exception):
-    """This plugin cannot run isolated at all (retrying would not help)."""
-
-
-@attrs.frozen
-class _Where:
-    """Where a plugin's process was when something went wrong: a phase, and which entry or
-    job (``"entry 'x'"``, ``"job 'tick'"``) when it matters."""
-
-    phase: Phase
-    what: str = ""
-
-    def crash(self, text: str) -> _Crash:
-        return _Crash(self.phase, f"{self.what}: {text}" if self.what else text)
-
-
-class _Call:
-    """One call in flight: its answer arrives as a frame (or as the error of a dead child)."""
-
-    __slots__ = ("answer", "entry", "event")
-
-    def __init__(self, entry: str) -> None:
-        self.entry = entry
-        self.event = trio.Event()
-        self.answer: f.Result | f.Item | f.Error | Exception | None = None
-
-
-@attrs.define(eq=False)
-class _Run:
-    """One child process and what the host knows about it."""
-
-    pid: int
-    popen: subprocess.Popen[bytes] | None  # started cold
-    server: ForkServer | None  # forked by the fork server
-    pidfd: int | None
-    reader: FrameReader
-    writer: FrameWriter
-    output: trio.lowlevel.FdStream
-    lifeline: int
-    calls: dict[int, _Call] = attrs.field(factory=dict)
-    ready: trio.Event = attrs.field(factory=trio.Event)
-    ended: trio.Event = attrs.field(factory=trio.Event)
-    eof: trio.Event = attrs.field(factory=trio.Event)  # every frame it sent has been read
-    returncode: int | None = None
-    crash: _Crash | None = None  # what the child said before it went
-    fault: _Crash | None = None  # what the host found wrong (it then killed the child)
-    died_in: _Where = _Where(Phase.TASK)  # where the process was when it ended
-    activity: list[_Where] = attrs.field(factory=list)
-
-    def kill(self) -> None:
-        """SIGKILL the child's whole process group (the plugin's own children too)."""
-        if self.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
-
-    def send(self, frame: Any) -> None:
-        self.writer.send(f.encode(frame))
-
-    async def reap(self) -> int | None:
-        """The exit code, once the process has exited (``None``: unknown)."""
-        if self.popen is not None:
-            return await trio.to_thread.run_sync(self.popen.wait)
-        assert self.server is not None
-        return await self.server.exit_code(self.pid)
-
-
-class _RateLimit:
-    """A token bucket over real time; counts what it drops and says so once a second."""
-
-    def __init__(self, plugin: str) -> None:
-        self.plugin = plugin
-        self.tokens = LOG_BURST
-        self.last = time.monotonic()
-        self.dropped = 0
-        self.warned = 0.0
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(LOG_BURST, self.tokens + (now - self.last) * LOG_RATE)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            if self.dropped and now - self.warned >= 1.0:
-                self._warn(now)
-            return True
-        self.dropped += 1
-        if now - self.warned >= 1.0:
-            self._warn(now)
-        return False
-
-    def _warn(self, now: float) -> None:
-        log.warning(
-            "plugin %r: dropped %d log lines from its process (more than %d per second)",
-            self.plugin,
-            self.dropped,
-            LOG_RATE,
-        )
-        self.dropped, self.warned = 0, now
-
-
-def import_target(loaded: LoadedPlugin) -> str | None:
-    """How the child finds the plugin: ``None`` (its entry point) or ``"module:qualname"``.
-
-    Raises ``_Unrunnable`` for a plugin object the child could not import (defined in
-    ``__main__`` or inside a function).
-    """
-    if loaded.info.distribution is not None:
-        return None
-    obj = loaded.plugin_class if loaded.plugin_class is not None else loaded.obj
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__
-    module = getattr(obj, "__module__", None) or type(obj).__module__
-    qualname = getattr(obj, "__qualname__", None)
-    if qualname is None:  # an instance: find the module global that holds it
-        owner = sys.modules.get(type(obj).__module__)
-        module = type(obj).__module__
-        names = [k for k, v in vars(owner).items() if v is obj] if owner else []
-        qualname = names[0] if names else None
-    if qualname is None or "<locals>" in qualname or module == "__main__":
-        raise _Unrunnable(
-            "an isolated plugin must be importable by its process: install it as a "
-            "distribution or define it at the top level of a module (not in __main__)",
-        )
-    target: object = importlib.import_module(module)
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-    if target is not obj:
-        raise _Unrunnable(f"{module}:{qualname} does not name the plugin object")
-    return f"{module}:{qualname}"
-
-
-def _describe_exit(code: int, *, sandboxed: bool = False) -> str:
-    if sandboxed and code > 128:  # bubblewrap exits 128 + the signal that killed the plugin
-        code = 128 - code
-    if code == EXIT_MEMORY:
-        return "its process exceeded its memory limit"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        why = {
-            "SIGSEGV": " (a segmentation fault)",
-            "SIGKILL": " (from outside, or the kernel's out-of-memory killer)",
-            "SIGABRT": " (an abort, e.g. a failed C assertion)",
-        }.get(name, "")
-        return f"its process was killed by {name}{why}"
-    return f"its process exited with code {code}"
-
-
-def _tree_rss(pid: int) -> int | None:
-    """Resident bytes of ``pid`` and its descendants (``None`` once it is gone)."""
-    total, todo, page = 0, [pid], os.sysconf("SC_PAGE_SIZE")
-    try:
-        while todo:
-            current = todo.pop()
-            with open(f"/proc/{current}/statm", "rb") as statm:
-                total += int(statm.read().split()[1]) * page
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", "rb") as children:
-                    todo.extend(map(int, children.read().split()))
-    except (FileNotFoundError, ProcessLookupError, ValueError):
-        return total or None
-    return total
-
-
-async def _wait(event: trio.Event, seconds: float, *more: trio.Event) -> bool:
-    """Wait at most ``seconds`` for ``event`` (or any of ``more``); under an autojumping
-    MockClock, in real time. True if one was set."""
-    with trio.move_on_after(seconds):
-        await in_real_time(functools.partial(_first, event, *more) if more else event.wait)
-        return True
-    return False
 
 
 class ProcessRunner(PluginRunner):
@@ -268,10 +95,10 @@ class ProcessRunner(PluginRunner):
         self.pid: int | None = None
         self._target: str | None = None
         self._prefix: list[str] = []
-        self._current: _Run | None = None
+        self._current: ChildProcess | None = None
         self._ids = itertools.count(1)
         self._remote: f.Status | None = None
-        self._logs = _RateLimit(self.name)
+        self._logs = RateLimit(self.name)
 
     # ---- status -------------------------------------------------------------------------------
 
@@ -279,7 +106,7 @@ class ProcessRunner(PluginRunner):
         """A snapshot; job counters and task names come from the plugin's process."""
         status = super().status()
         if self.pid is not None:
-            status = attrs.evolve(status, pid=self.pid, rss=_tree_rss(self.pid))
+            status = attrs.evolve(status, pid=self.pid, rss=tree_rss(self.pid))
         remote = self._remote
         if remote is None:
             return status
@@ -311,7 +138,7 @@ class ProcessRunner(PluginRunner):
                     network=self.options.network,
                     visible=[Path(sys.prefix), *(Path(p) for p in sys.path if p)],
                 )
-        except (_Unrunnable, SandboxUnavailable) as exc:
+        except (Unrunnable, SandboxUnavailable) as exc:
             self._set_state(PluginState.FAILED)
             self.record_fault(Phase.CONFIG, str(exc))
             self.first_attempt.set()
@@ -319,75 +146,17 @@ class ProcessRunner(PluginRunner):
             return
         await super().supervise()
 
-    async def _spawn(self) -> _Run:
-        """Start the plugin's process: forked by the warm fork server, or cold when sandboxed
-        or on its own interpreter.
-
-        Raises ``OSError`` when no process could be started.
-        """
-        limits = self.env.limits
-        home = self.env.home / "plugins" / self.name
-        home.mkdir(parents=True, exist_ok=True)
-        child_in, host_out = os.pipe()
-        host_in, child_out = os.pipe()
-        lifeline_child, lifeline = os.pipe()
-        output, output_child = os.pipe()
-        theirs = (child_in, child_out, lifeline_child, output_child)
-        spec: dict[str, Any] = {
-            "name": self.name,
-            "object": self._target,
-            "home": str(self.env.home),
-            "limits": attrs.asdict(limits),
-            "memory_limit": self.options.memory_limit,
-            "parent": 0 if self._prefix else os.getpid(),
-            "read_fd": child_in,
-            "write_fd": child_out,
-            "lifeline": lifeline_child,
-        }
-        env = dict(os.environ)
-        if self.python == sys.executable:  # it sees what the host sees
-            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-        else:  # its own environment (which sees the host's nekohooks after its own packages)
-            env.pop("PYTHONPATH", None)
-        popen: subprocess.Popen[bytes] | None = None
-        server: ForkServer | None = None
-        try:
-            if self._prefix or self.python != sys.executable or not self.use_fork_server:
-                command = [*self._prefix, self.python, "-m", "nekohooks.isolation", "child"]
-                popen = subprocess.Popen(
-                    [*command, json.dumps(spec)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=output_child,
-                    stderr=output_child,
-                    pass_fds=theirs,
-                    start_new_session=True,
-                    env=env,
-                    cwd=home,
-                )
-                pid = popen.pid
-            else:
-                server = fork_server(env)
-                pid = await server.fork({**spec, "cwd": str(home)}, theirs)
-        except BaseException:
-            for fd in (host_out, host_in, lifeline, output):
-                os.close(fd)
-            raise
-        finally:
-            for fd in theirs:
-                os.close(fd)
-        try:
-            pidfd: int | None = os.pidfd_open(pid)
-        except ProcessLookupError:  # it is gone already
-            pidfd = None
-        return _Run(
-            pid=pid,
-            popen=popen,
-            server=server,
-            pidfd=pidfd,
-            reader=FrameReader(trio.lowlevel.FdStream(host_in)),
-            writer=FrameWriter(host_out),
-            output=trio.lowlevel.FdStream(output),
-            lifeline=lifeline,
+    async def _spawn(self) -> ChildProcess:
+        """Start the plugin's process (see :func:`~._child_process.spawn`)."""
+        return await spawn(
+            name=self.name,
+            target=self._target,
+            home=self.env.home,
+            limits=self.env.limits,
+            memory_limit=self.options.memory_limit,
+            python=self.python,
+            prefix=self._prefix,
+            fork=self.use_fork_server,
         )
 
     async def _run_once(self) -> None:
@@ -409,7 +178,7 @@ class ProcessRunner(PluginRunner):
                 nursery.start_soon(self._watch_exit, run)
                 with trio.CancelScope() as starting:
                     self._run_scope = starting
-                    await _wait(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
+                    await wait_for(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
                 self._run_scope = None
                 if starting.cancelled_caught:  # stop() while starting
                     self._set_state(PluginState.STOPPING)
@@ -421,7 +190,7 @@ class ProcessRunner(PluginRunner):
                     self.started_at = trio.current_time()
                     self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()
-                    await _first(run.ended, self._stop)
+                    await first_of(run.ended, self._stop)
                 if crash is None and run.ended.is_set():
                     crash = self._crash_of(run)
                 elif crash is None and self.state is not PluginState.STOPPING:
@@ -432,13 +201,13 @@ class ProcessRunner(PluginRunner):
         if crash is not None:
             raise crash
 
-    async def _stop_child(self, run: _Run) -> None:
+    async def _stop_child(self, run: ChildProcess) -> None:
         """Ask the child to stop (terminate hooks run there); kill it if it does not exit."""
         self._set_state(PluginState.STOPPING)
         self._cancel_calls()
         run.send(f.Stop())
         grace = self.env.limits.terminate_grace + 1.0
-        if not await _wait(run.ended, grace):
+        if not await wait_for(run.ended, grace):
             text = f"its process did not exit within {grace:g}s; killed"
             self.record_fault(Phase.TERMINATE, text)
         elif run.crash is not None:
@@ -446,7 +215,7 @@ class ProcessRunner(PluginRunner):
         elif run.returncode:
             self.record_fault(Phase.TERMINATE, self._exit_text(run.returncode))
 
-    def _crash_of(self, run: _Run) -> _Crash:
+    def _crash_of(self, run: ChildProcess) -> _Crash:
         if run.fault is not None:
             return run.fault
         if run.crash is not None:
@@ -456,28 +225,28 @@ class ProcessRunner(PluginRunner):
         return run.died_in.crash(text)
 
     def _exit_text(self, code: int) -> str:
-        return _describe_exit(code, sandboxed=bool(self._prefix))
+        return describe_exit(code, sandboxed=bool(self._prefix))
 
-    def _where(self, run: _Run) -> _Where:
+    def _where(self, run: ChildProcess) -> Where:
         if run.activity:
             return run.activity[-1]
         if run.calls:  # with several in flight, any of them may be the culprit
             names = " or ".join(sorted({repr(c.entry) for c in run.calls.values()}))
-            return _Where(Phase.ENTRY, f"entry {names}")
+            return Where(Phase.ENTRY, f"entry {names}")
         if self.state is PluginState.STARTING:
-            return _Where(Phase.STARTUP)
+            return Where(Phase.STARTUP)
         if self.state is PluginState.STOPPING:
-            return _Where(Phase.TERMINATE)
-        return _Where(Phase.TASK)
+            return Where(Phase.TERMINATE)
+        return Where(Phase.TASK)
 
-    def _fault(self, run: _Run, where: _Where, text: str) -> None:
+    def _fault(self, run: ChildProcess, where: Where, text: str) -> None:
         """The host found the child misbehaving: remember why, and kill it."""
         if run.fault is None and not run.ended.is_set():
             run.fault = where.crash(text)
             log.error("plugin %r: %s; killing its process", self.name, run.fault)
         run.kill()
 
-    async def _end(self, run: _Run) -> None:
+    async def _end(self, run: ChildProcess) -> None:
         """Kill what is left of the run, reap it, fail the calls still waiting."""
         with trio.CancelScope(shield=True):
             run.kill()
@@ -496,7 +265,7 @@ class ProcessRunner(PluginRunner):
         self._current = None
         self.pid = None
 
-    def _fail_calls(self, run: _Run) -> None:
+    def _fail_calls(self, run: ChildProcess) -> None:
         code = run.returncode
         why = (
             run.fault.text if run.fault else self._exit_text(code) if code is not None else "ended"
@@ -520,20 +289,20 @@ class ProcessRunner(PluginRunner):
 
     # ---- the child's streams ------------------------------------------------------------------
 
-    async def _watch_exit(self, run: _Run) -> None:
+    async def _watch_exit(self, run: ChildProcess) -> None:
         if run.pidfd is not None:
             await trio.lowlevel.wait_readable(run.pidfd)
         run.kill()  # before reaping: the group id cannot be reused yet
-        await _wait(run.eof, 1.0)  # the frames it sent last say which phase it died in
+        await wait_for(run.eof, 1.0)  # the frames it sent last say which phase it died in
         run.died_in = self._where(run)
         run.returncode = await in_real_time(run.reap)
         self._fail_calls(run)
         run.ended.set()
 
-    async def _write(self, run: _Run) -> None:
+    async def _write(self, run: ChildProcess) -> None:
         await run.writer.pump()
 
-    async def _read(self, run: _Run, nursery: trio.Nursery) -> None:
+    async def _read(self, run: ChildProcess, nursery: trio.Nursery) -> None:
         try:
             while (frame := await run.reader.receive()) is not None:
                 self._dispatch(run, frame, nursery)
@@ -543,10 +312,10 @@ class ProcessRunner(PluginRunner):
             pass
         finally:
             run.eof.set()
-        if not await _wait(run.ended, 2.0):  # the stream ended but the process lingers
+        if not await wait_for(run.ended, 2.0):  # the stream ended but the process lingers
             self._fault(run, self._where(run), "its process closed the connection")
 
-    def _dispatch(self, run: _Run, frame: f.Frame, nursery: trio.Nursery) -> None:
+    def _dispatch(self, run: ChildProcess, frame: f.Frame, nursery: trio.Nursery) -> None:
         try:
             self._handle(run, frame, nursery)
         except (ValueError, TypeError) as exc:  # an unknown phase or event kind, bad event data
@@ -554,7 +323,7 @@ class ProcessRunner(PluginRunner):
                 run, self._where(run), f"its process sent a bad {type(frame).__name__} frame: {exc}"
             )
 
-    def _handle(self, run: _Run, frame: f.Frame, nursery: trio.Nursery) -> None:
+    def _handle(self, run: ChildProcess, frame: f.Frame, nursery: trio.Nursery) -> None:
         kind = type(frame)
         if kind is f.Result or kind is f.Error or kind is f.Item:
             call = run.calls.get(frame.id)  # type: ignore[union-attr]
@@ -569,7 +338,7 @@ class ProcessRunner(PluginRunner):
             nursery.start_soon(self.env.deliver, self.name, frame.target, frame.body)
         elif kind is f.Activity:
             assert isinstance(frame, f.Activity)
-            where = _Where(Phase(frame.phase), frame.what)
+            where = Where(Phase(frame.phase), frame.what)
             if frame.begin:
                 run.activity.append(where)
             elif where in run.activity:
@@ -600,7 +369,7 @@ class ProcessRunner(PluginRunner):
             logger = own
         logging.getLogger(logger).log(max(0, min(level, logging.CRITICAL)), "%s", message)
 
-    async def _read_output(self, run: _Run) -> None:
+    async def _read_output(self, run: ChildProcess) -> None:
         """Log what the child writes to stdout/stderr, line by line, rate-limited."""
         pending = b""
         with contextlib.suppress(trio.ClosedResourceError, OSError):
@@ -617,7 +386,7 @@ class ProcessRunner(PluginRunner):
 
     # ---- calls --------------------------------------------------------------------------------
 
-    def _running(self) -> _Run:
+    def _running(self) -> ChildProcess:
         run = self._current
         if run is None or self.state is not PluginState.RUNNING:
             raise PluginUnavailable(self.name, f"is {self.state.value}", phase=Phase.ENTRY)
@@ -631,13 +400,13 @@ class ProcessRunner(PluginRunner):
                 self.name, spec.id, f"cannot be sent to the plugin's process: {exc}", argument=None
             ) from exc
 
-    async def _answer(self, run: _Run, call: _Call, spec: EntrySpec) -> Any:
+    async def _answer(self, run: ChildProcess, call: PendingCall, spec: EntrySpec) -> Any:
         limits = self.env.limits
         timeout = spec.timeout or limits.entry_timeout
-        if not await _wait(call.event, timeout + limits.terminate_grace):
+        if not await wait_for(call.event, timeout + limits.terminate_grace):
             self._fault(
                 run,
-                _Where(Phase.ENTRY, f"entry {spec.id!r}"),
+                Where(Phase.ENTRY, f"entry {spec.id!r}"),
                 f"ignored its cancellation for {limits.terminate_grace:g}s after its "
                 f"{timeout:g}s timeout",
             )
@@ -684,7 +453,7 @@ class ProcessRunner(PluginRunner):
         self.calls += 1
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments)))
-        call = run.calls[number] = _Call(spec.id)
+        call = run.calls[number] = PendingCall(spec.id)
         try:
             run.writer.send(data)
             answer = await self._answer(run, call, spec)
@@ -707,7 +476,7 @@ class ProcessRunner(PluginRunner):
         self.calls += 1
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments), stream=True))
-        call = run.calls[number] = _Call(spec.id)
+        call = run.calls[number] = PendingCall(spec.id)
         ended = False
         try:
             run.writer.send(data)
@@ -723,18 +492,3 @@ class ProcessRunner(PluginRunner):
             del run.calls[number]
             if not ended and not run.ended.is_set():
                 run.send(f.Cancel(number))
-
-
-async def _first(*events: trio.Event) -> None:
-    """Return as soon as one of ``events`` is set."""
-    for event in events:
-        if event.is_set():
-            return
-    async with trio.open_nursery() as nursery:
-        for event in events:
-
-            async def wait(event: trio.Event = event) -> None:
-                await event.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(wait)
