@@ -304,7 +304,9 @@ async def test_a_sandbox_without_bubblewrap_is_one_clear_error(
         status = host.status("faulty")
         assert status.state is PluginState.FAILED and status.restarts == 0
         assert status.phase == "config" and "needs bubblewrap (bwrap)" in (status.last_error or "")
-        with pytest.raises(PluginUnavailable, match="plugin 'faulty': is failed at config: sandbox = true"):
+        with pytest.raises(
+            PluginUnavailable, match="plugin 'faulty': is failed at config: sandbox = true"
+        ):
             await host.call("faulty.echo", value=1)
         assert await host.call("neighbour.ping") == "pong"
 
