@@ -7,8 +7,10 @@ one or two of them, so there are few tests and each checks a whole story.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -19,10 +21,12 @@ import trio
 from isoplugins import Faulty, Neighbour
 from plugin_factory import build_wheel
 from processes import LineReader
-from test_cli import NEKO
+from rich.console import Console
+from test_cli import NEKO, neko
 
 from nekohooks import HostConfig, Limits, RestartPolicy, load_config, open_host
 from nekohooks._config import PluginOptions
+from nekohooks.cli._render import status_table
 from nekohooks.discovery import PluginFilter
 from nekohooks.errors import (
     ConfigError,
@@ -320,6 +324,20 @@ async def test_status_shows_the_process_and_its_memory(tmp_path: Path) -> None:
         await host.call("faulty.fork")  # its children count too
         assert (host.status("faulty").rss or 0) > before
         assert host.status("neighbour").pid is None
+        console = Console(record=True, width=200, color_system=None)
+        console.print(status_table(host))
+        table = console.export_text()
+    assert re.search(rf"faulty\s+│\s+running\s+│\s+0\s+│.*│\s+pid {status.pid}, \d+\.\d MiB", table)
+    assert re.search(r"neighbour\s+│\s+running\s+│.*│\s+-\s+│", table)
+
+
+def test_neko_info_shows_an_isolated_plugins_process(tmp_path: Path) -> None:
+    (tmp_path / "neko.toml").write_text('[plugins.hello]\nisolation = "process"\n')
+    text = neko(tmp_path, "info", "hello")
+    assert text.returncode == 0, text.stderr
+    assert re.search(r"process: pid \d+, \d+\.\d MiB, restarts 0", text.stdout), text.stdout
+    row = json.loads(neko(tmp_path, "list", "--json", "--only", "hello").stdout)[0]
+    assert row["pid"] > 0 and row["rss"] > 0 and row["restarts"] == 0
 
 
 # ---- per-plugin environments -----------------------------------------------------------------
@@ -352,7 +370,9 @@ def test_two_plugins_pinning_different_versions_of_a_library_run_in_one_host(
     home = tmp_path / "home"
     find = ["--no-index", "--find-links", str(wheels)]
     assert install_isolated(home, ["neko-alpha"], pip_args=find) == ["alpha"]
-    assert install_isolated(home, ["neko-beta"], pip_args=find) == ["beta"]
+    installed = neko(home, "install", "--isolated", "neko-beta", "--no-index", "-f", str(wheels))
+    assert installed.returncode == 0, installed.stderr
+    assert "installed beta: isolated" in installed.stdout
 
     async def main() -> tuple[str, str, dict[str, Any]]:
         config = HostConfig(home=home, plugin_filter=PluginFilter(frozenset({"alpha", "beta"})))
