@@ -138,7 +138,8 @@ class PluginOptions:
         default="none", validator=attrs.validators.in_({"none", "process"})
     )
     memory_limit: int | None = None
-    """Bytes of address space the plugin's process may use (``"256MiB"`` in neko.toml)."""
+    """Bytes of address space the plugin may map on top of its process's baseline (the
+    interpreter and nekohooks), enforced by the OS (``"256MiB"`` in neko.toml)."""
     sandbox: bool = False
     """Run the plugin's process under bubblewrap: read-only system, only its home writable."""
     network: bool = False
