@@ -123,14 +123,21 @@ class Faulty(NekoPluginBase):
             self.ctx.logger.warning("line %d", i)
 
     @plugin_entry(id="garbage")
-    def garbage(self) -> None:
-        """Writes bytes that are not a frame into every pipe it may write (the host's too)."""
+    def garbage(self, forge: str = "") -> None:
+        """Writes bytes that are not a frame, or a frame only the host may send or emit
+        (``forge``: ``call``, ``state``), into every pipe it may write (the host's too)."""
+        data = b"\xff\xff\xff\xff not a frame"
+        if forge:
+            from nekohooks.isolation import _frames as f
+
+            frame = f.Call(1, "x", {}) if forge == "call" else f.Event("state", {"state": "x"})
+            data = f.encode(frame)
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             with contextlib.suppress(OSError):
                 writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
                 if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode) and writable:
-                    os.write(fd, b"\xff\xff\xff\xff not a frame")
+                    os.write(fd, data)
 
     @plugin_entry(id="write")
     def write(self, path: str) -> str:

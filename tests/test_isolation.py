@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 from isoplugins import Faulty, Neighbour
@@ -222,13 +223,19 @@ async def test_malformed_frames_and_log_floods_are_the_plugins_fault(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with open_host(config_for(tmp_path), plugins=PLUGINS) as host:
+    config = attrs.evolve(config_for(tmp_path), restart=attrs.evolve(FAST, max_restarts=5))
+    async with open_host(config, plugins=PLUGINS) as host:
         await host.call("faulty.flood", lines=20_000)
         with pytest.raises(PluginUnavailable):
             await host.call("faulty.garbage")
         status = await settled(host, restarts=1)
         assert status.phase == "entry" and "malformed frame" in (status.last_error or "")
         assert await host.call("faulty.echo", value="still here") == "still here"
+        for forge, problem in [("call", "sent a Call frame"), ("state", "the host's to emit")]:
+            with pytest.raises(PluginUnavailable):
+                await host.call("faulty.garbage", forge=forge)
+            status = await settled(host, restarts=status.restarts + 1)
+            assert problem in (status.last_error or ""), status.last_error
     flood = [r for r in caplog.records if r.getMessage().startswith("line ")]
     assert 500 < len(flood) < 5000  # the burst, then the rate
     dropped = [r for r in caplog.records if "log lines from its process" in r.getMessage()]
@@ -434,3 +441,44 @@ async def test_an_isolated_plugins_jobs_and_faults_reach_the_hosts_event_stream(
     assert states[-2:] == ["stopping", "stopped"]
     faults = [e.data for e in seen if e.kind is EventKind.FAULT]
     assert any(f["phase"] == "terminate" and "raised on request" in f["error"] for f in faults)
+
+
+# ---- the transport on its own ------------------------------------------------------------------
+
+
+async def test_frames_round_trip_and_bad_bytes_are_refused() -> None:
+    from nekohooks.isolation import _frames as f
+    from nekohooks.isolation._transport import BadFrame, FrameReader, FrameWriter
+
+    async def read_after(data: bytes, *, close: bool = True, limit: int = f.MAX_FRAME) -> list[Any]:
+        read_fd, write_fd = os.pipe()
+        writer = FrameWriter(write_fd)
+        writer.send(data)
+        if close:
+            await writer.aclose()
+        reader = FrameReader(trio.lowlevel.FdStream(read_fd), max_frame=limit)
+        try:
+            frames = []
+            while (frame := await reader.receive()) is not None:
+                frames.append(frame)
+            return frames
+        finally:
+            await reader.aclose()
+
+    frames = [
+        f.Call(1, "echo", {"x": [1, "two", None]}, stream=True),
+        f.Result(1, b"\x00"),
+        f.Stop(),
+    ]
+    assert await read_after(b"".join(f.encode(frame) for frame in frames)) == frames
+    big = f.encode(f.Result(2, "x" * 100))
+    with pytest.raises(BadFrame, match="over the limit of 50"):
+        await read_after(big, limit=50)
+    with pytest.raises(BadFrame, match="undecodable"):
+        await read_after(b"\x00\x00\x00\x03abc")
+    with pytest.raises(BadFrame, match="ended inside a frame"):
+        await read_after(big[:-3])
+    with pytest.raises(ValueError, match="over the limit"):
+        f.encode(f.Result(3, b"x" * (f.MAX_FRAME + 1)))
+    with pytest.raises(TypeError):
+        f.encode(f.Result(4, object()))

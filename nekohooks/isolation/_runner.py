@@ -304,8 +304,8 @@ class ProcessRunner(PluginRunner):
 
     async def _read(self, run: ChildProcess, nursery: trio.Nursery) -> None:
         try:
-            while (frame := await run.reader.receive()) is not None:
-                self._dispatch(run, frame, nursery)
+            while run.fault is None and (frame := await run.reader.receive()) is not None:
+                self._dispatch(run, frame, nursery)  # after a fault, nothing more it says counts
         except BadFrame as exc:
             self._fault(run, self._where(run), f"its process sent a malformed frame: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
