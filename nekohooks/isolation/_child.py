@@ -94,7 +94,7 @@ class _FrameLog(logging.Handler):
             text = record.getMessage()
             if record.exc_info:
                 text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            self._out.send(f.encode(f.Log(record.levelno, record.name, text[:8192])))
+            self._out.post(f.encode(f.Log(record.levelno, record.name, text[:8192])))
         except Exception:  # a record that cannot be formatted must not break the plugin
             self.handleError(record)
 
@@ -114,7 +114,7 @@ class _ChildRunner(PluginRunner):
         self.out_of_memory = trio.Event()
 
     def _send(self, frame: Any) -> None:
-        self.out.send(f.encode(frame))
+        self.out.post(f.encode(frame))
 
     def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
         if self.memory and "MemoryError" in text:
@@ -222,7 +222,7 @@ class _Server:
         self.pulls: dict[int, trio.MemorySendChannel[None]] = {}
 
     def send(self, frame: Any) -> None:
-        self.out.send(f.encode(frame))
+        self.out.post(f.encode(frame))
 
     def _result(self, call: int, value: Any, frame: type[f.Result] | type[f.Item]) -> None:
         try:
@@ -231,7 +231,7 @@ class _Server:
             message = f"returned a value the host cannot receive: {exc}"
             self.send(f.Error(call, "EntryFailed", message))
         else:
-            self.out.send(data)
+            self.out.post(data)
 
     def _failed(self, call: int, exc: NekoError) -> None:
         frame = _error_frame(call, exc)
@@ -328,13 +328,13 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
         )
 
     async def deliver(plugin: str, target: str, body: Any) -> None:
-        out.send(f.encode(f.Message(target, body)))
+        out.post(f.encode(f.Message(target, body)))
 
     def emit(kind: EventKind, plugin: str | None, /, **data: Any) -> None:
         if kind in _LOCAL_EVENTS or (kind is EventKind.FAULT and data.get("phase") in _FATAL):
             return  # the host's runner reports these itself
         with contextlib.suppress(TypeError, ValueError):  # data it cannot carry stays here
-            out.send(f.encode(f.Event(kind, data)))
+            out.post(f.encode(f.Event(kind, data)))
 
     limits = Limits(**spec["limits"])
     env = RunnerEnv(
@@ -356,6 +356,7 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
 
     dog = LoopWatchdog(limits.block_threshold, lambda code: None, report_block)
     dog.start()
+    out.attach()
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(runner.supervise, name=f"neko:{name}")
@@ -365,7 +366,7 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
                 return crash(
                     runner.last_phase or Phase.STARTUP, runner.last_error or "did not start"
                 )
-            server.send(f.Ready(os.getpid()))
+            out.send(f.encode(f.Ready(os.getpid())))
             nursery.start_soon(runner.report_status)
             outcome: list[int] = []
 
@@ -422,4 +423,5 @@ def main(argv: list[str] | None = None) -> None:
         traceback.print_exc()
         out.send(f.encode(f.Crash(Phase.TASK, f"{type(exc).__name__}: {exc}")))
         code = 1
+    out.send(b"")  # whatever the last loop turn posted
     os._exit(code)  # not sys.exit: a plugin's non-daemon thread must not keep the process
