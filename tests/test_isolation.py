@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -253,7 +254,8 @@ def descendants_of(pid: int) -> set[int]:
     return found
 
 
-def test_plugin_processes_exit_when_neko_run_is_sigkilled(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_plugin_processes_exit_with_neko_run(tmp_path: Path, how: str) -> None:
     (tmp_path / "neko.toml").write_text('[plugins]\nisolation = "process"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
     env["NEKO_HOME"] = str(tmp_path)
@@ -270,8 +272,13 @@ def test_plugin_processes_exit_when_neko_run_is_sigkilled(tmp_path: Path) -> Non
         assert log.wait_for("reminders: running"), log.drain(5)
         plugins = descendants_of(proc.pid)  # the fork server and the two plugins
         assert len(plugins) == 3 and all(alive(pid) for pid in plugins)
-        proc.kill()
-        proc.wait()
+        if how == "SIGTERM":  # a clean stop: terminate hooks run in each plugin's process
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert "Traceback" not in log.drain(5)
+        else:
+            proc.kill()
+            proc.wait()
         assert all(gone(pid, within=1.0) for pid in plugins)
     finally:
         if proc.poll() is None:
