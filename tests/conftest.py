@@ -18,18 +18,12 @@ from nekohooks._config import PluginOptions
 
 @pytest.fixture
 def config(request: pytest.FixtureRequest, tmp_path: Path) -> HostConfig:
-    """A host config rooted in a temp folder; ``@both_ways`` runs a test with plugins in the
-    host's process, then each in its own process."""
+    """A host config rooted in a temp folder; ``@both_ways`` (``tests/modes.py``) runs a test
+    with plugins in the host's process, then each in its own process."""
     isolation = getattr(request, "param", "none")
     return HostConfig(
         home=tmp_path / "home", plugin_options={"": PluginOptions(isolation=isolation)}
     )
-
-
-#: Run a test that takes ``config`` twice: plugins in process, then isolated (issue 14).
-both_ways = pytest.mark.parametrize(
-    "config", ["none", "process"], indirect=True, ids=["in-process", "isolated"]
-)
 
 
 class _Handler(BaseHTTPRequestHandler):

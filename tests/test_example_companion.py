@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
-from conftest import both_ways
+from modes import both_ways
 from neko_companion import Companion
 
 from nekohooks import HostConfig, open_host

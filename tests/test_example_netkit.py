@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import trio
-from conftest import both_ways
+from modes import both_ways
 from neko_netkit import NetKit
 
 from nekohooks import open_host
