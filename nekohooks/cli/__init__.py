@@ -55,6 +55,7 @@ COMMANDS = {
     "run": "._run:run",
     "new": "._new:new",
     "adopt": "._adopt:adopt",
+    "install": "._isolation:install",
 }
 """Each command's module and name, imported only when that command runs (or ``--help`` lists
 them): ``neko --version`` does not import the host, trio or rich. Add a command here."""

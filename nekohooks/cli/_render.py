@@ -68,9 +68,19 @@ def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, An
                 "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
                 "error": status.last_error,
                 "phase": status.phase,
+                "restarts": status.restarts,
+                "pid": status.pid,  # an isolated plugin's process, and its resident memory
+                "rss": status.rss,
             }
         )
     return rows
+
+
+def process_text(pid: int | None, rss: int | None) -> str:
+    """``pid 4242, 29.1 MiB`` for an isolated plugin's process, ``-`` in the host's own."""
+    if pid is None:
+        return "-"
+    return f"pid {pid}" + (f", {rss / (1 << 20):.1f} MiB" if rss is not None else "")
 
 
 def count(items: Collection[object], one: str, many: str | None = None) -> str:
@@ -105,6 +115,9 @@ def info_lines(row: dict[str, Any]) -> None:
     console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
     error = f" ({row['error']})" if row["error"] else ""
     console.print(f"status: {row['status']}{error}", markup=False)
+    if row["pid"] is not None:
+        process = process_text(row["pid"], row["rss"])
+        console.print(f"process: {process}, restarts {row['restarts']}", highlight=False)
     if row["description"]:
         console.print(row["description"], markup=False)
     for entry in row["entries"]:
@@ -148,18 +161,23 @@ def status_table(
     table.add_column("restarts", justify="right")
     table.add_column("entries", justify="right")
     table.add_column("jobs runs/failed/skipped", justify="right")
+    isolated = any(s.pid is not None for s in statuses)
+    if isolated:
+        table.add_column("process", justify="right")
     table.add_column("last error", overflow="fold", max_width=60)
     plugins = host.plugins
     for status in statuses:
         info = plugins.get(status.name)
         runs, failed, skipped = job_totals(status)
         jobs = f"{runs}/{failed}/{skipped}" if info and info.jobs else "-"
+        process = [process_text(status.pid, status.rss)] if isolated else []
         table.add_row(
             status.name,
             Text(status.state.value, style=_STATE_STYLE[status.state]),
             str(status.restarts),
             str(len(info.entries)) if info else "-",
             Text(jobs, style="red" if failed else ""),
+            *process,
             Text(status.last_error or "", style="red"),
         )
     return table
