@@ -29,7 +29,7 @@ import trio
 from ._address import Address, parse_address
 from ._config import HostConfig, home_problem
 from ._delivery import MessageSink, deliver_message, log_message
-from ._discovery import folder_candidates, load_plugins, scan
+from ._discovery import folder_candidates, load_plugins
 from ._errors import ConfigError, EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
@@ -44,6 +44,7 @@ from ._model import (
 from ._registry import LoadedPlugin, Registry
 from ._runner import PluginRunner
 from ._runtime import Runner, RunnerEnv
+from ._scan_cache import cache_dir, cached_scan
 from ._table import EntryRow, PluginTable
 from ._version import __version__
 from ._watchdog import LoopWatchdog, code_owners
@@ -107,6 +108,12 @@ class Host:
         self._nursery: trio.Nursery | None = None
 
     def _runner_for(self, loaded: LoadedPlugin) -> Runner:
+        """The in-process runner, or the process runner for a plugin configured isolated."""
+        options = self.config.options(loaded.info.name)
+        if options.isolated:
+            from .isolation import ProcessRunner  # msgspec and subprocess only when used
+
+            return ProcessRunner(loaded, self._env, options)
         return PluginRunner(loaded, self._env)
 
     # ---- what is here ---------------------------------------------------------------------
@@ -448,11 +455,15 @@ async def open_host(
         registry.failures.extend(broken)
         load_plugins(
             registry,
-            scan() + in_folders,
+            cached_scan(directory=cache_dir(config.home)) + in_folders,
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,
         )
+        if (config.home / "envs").is_dir():  # `neko install --isolated`: own environments
+            from .isolation import add_env_plugins
+
+            config = add_env_plugins(registry, config)
     else:
         registry.add_all(plugins, config.plugin_filter)
     for failure in registry.failures:

@@ -13,11 +13,17 @@ from typing import ClassVar
 import pytest
 
 from nekohooks import HostConfig
+from nekohooks._config import PluginOptions
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> HostConfig:
-    return HostConfig(home=tmp_path / "home")
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> HostConfig:
+    """A host config rooted in a temp folder; ``@both_ways`` (``tests/modes.py``) runs a test
+    with plugins in the host's process, then each in its own process."""
+    isolation = getattr(request, "param", "none")
+    return HostConfig(
+        home=tmp_path / "home", plugin_options={"": PluginOptions(isolation=isolation)}
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -71,9 +71,19 @@ def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, An
                 "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
                 "error": status.last_error,
                 "phase": status.phase,
+                "restarts": status.restarts,
+                "pid": status.pid,  # an isolated plugin's process, and its resident memory
+                "rss": status.rss,
             }
         )
     return rows
+
+
+def process_text(pid: int | None, rss: int | None) -> str:
+    """``pid 4242, 29.1 MiB`` for an isolated plugin's process, ``-`` in the host's own."""
+    if pid is None:
+        return "-"
+    return f"pid {pid}" + (f", {rss / (1 << 20):.1f} MiB" if rss is not None else "")
 
 
 def count(items: Collection[object], one: str, many: str | None = None) -> str:
@@ -118,6 +128,9 @@ def info_lines(row: dict[str, Any]) -> None:
         f"{calls['timed_out']} timed out)",
         highlight=False,
     )
+    if row["pid"] is not None:
+        process = process_text(row["pid"], row["rss"])
+        console.print(f"process: {process}, restarts {row['restarts']}", highlight=False)
     if row["description"]:
         console.print(row["description"], markup=False, highlight=False)
     for entry in row["entries"]:
@@ -228,6 +241,9 @@ def status_table(
     table.add_column("calls", justify="right")
     table.add_column("jobs runs/failed/skipped", justify="right")
     table.add_column("next job")
+    isolated = any(s.pid is not None for s in statuses)
+    if isolated:
+        table.add_column("process", justify="right")
     table.add_column("last error", overflow="fold", max_width=50)
     plugins = host.plugins
     for status in statuses:
@@ -237,6 +253,7 @@ def status_table(
         failures = status.call_failures + status.call_timeouts
         calls = f"{status.calls}" + (f" ({failures} failed)" if failures else "")
         soonest = activity.soonest(status, {j.id: j for j in info.jobs}, now) if info else None
+        process = [process_text(status.pid, status.rss)] if isolated else []
         table.add_row(
             status.name,
             Text(status.state.value, style=_STATE_STYLE[status.state]),
@@ -246,6 +263,7 @@ def status_table(
             Text(calls, style="red" if failures else ""),
             Text(jobs, style="red" if failed else ""),
             f"{soonest[0]} in {span(soonest[1] - now)}" if soonest else "-",
+            *process,
             Text(status.last_error or "", style="red"),
         )
     return table
