@@ -43,11 +43,13 @@ def parse_pairs(pairs: tuple[str, ...], *, args_json: str | None = None) -> dict
     Usage errors: a word without ``=``, a key given twice, and pairs together with ``--args``
     (which holds all the arguments): nothing is merged silently.
     """
-    texts: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
+    for pair in pairs:  # a malformed word first, wherever it is
+        key, sep, _ = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not key=value", param_hint="PAIRS")
+    texts: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
         if key in texts:
             raise click.BadParameter(
                 f"{key!r} is given twice ({key}={texts[key]} and {pair})", param_hint="PAIRS"
