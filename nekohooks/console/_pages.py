@@ -119,6 +119,8 @@ class Console:
             Route("/console/static/{asset}", self._asset, methods=["GET"]),
             Route("/console/api/settings", self._settings, methods=["GET"]),
             Route("/console/api/plugins/{name}/recent", self._recent, methods=["GET"]),
+            # Under /v1: the control API's guard demands its bearer token (or the socket).
+            Route("/v1/console/login-link", self._mint, methods=["POST"]),
         ]
 
     # ---- pages --------------------------------------------------------------------------------
@@ -160,6 +162,13 @@ class Console:
             return _json_error(404, "NotFound", f"no console file {asset!r}")
         data = _STATIC.joinpath(asset).read_bytes()
         return Response(data, media_type=kind, headers=_headers())
+
+    async def _mint(self, request: Request) -> Response:
+        try:
+            url = self.login_url()
+        except LookupError as exc:
+            return _json_error(409, "ConsoleNotServed", str(exc))
+        return JSONResponse({"url": url, "expires_in": self.auth.code_ttl}, headers=_headers())
 
     # ---- page data ----------------------------------------------------------------------------
 

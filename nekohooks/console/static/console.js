@@ -354,11 +354,12 @@ async function pluginPage(name) {
   renderHead(p);
   renderJobs(p);
   fill(main, head,
-    section("Entries", (p.entries || []).length ? entries : el("p", { class: "empty", text: "No entries." })),
     section("Periodic jobs", jobs),
-    section("Recent log lines", logs),
-    section("Recent messages", messages),
-    section("plugin.toml", config));
+    section("Entries", (p.entries || []).length ? entries : el("p", { class: "empty", text: "No entries." })),
+    el("div", { class: "grid" },
+      section("Recent log lines", logs),
+      section("Recent messages", messages),
+      section("plugin.toml", config)));
   await renderRecent();
 
   const refresh = debounced(async () => {

@@ -1,0 +1,348 @@
+"""The console in a real headless Chromium, against a real ``neko run --listen`` host.
+
+One host process serves the example plugins plus a hostile one (markup in its description,
+schema titles, results, errors, log lines and messages) from a throwaway venv; one browser
+drives the pages. Screenshots of the main pages are saved under ``tests/artifacts/console``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from browser import ARTIFACTS, new_browser, set_viewport, wait_for
+from plugin_factory import TempVenv, build_wheel
+from processes import LineReader
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+
+EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+
+HOSTILE = f'''
+"""A plugin whose every string is markup."""
+
+from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
+
+EVIL = {EVIL!r}
+
+
+@neko_plugin(description="Hostile " + EVIL)
+class Hostile(NekoPluginBase):
+    async def startup(self):
+        self.ctx.logger.warning("log line %s", EVIL)
+        await self.ctx.send_message("room " + EVIL, "message " + EVIL)
+
+    @plugin_entry(
+        id="echo",
+        description="Echoes " + EVIL,
+        input_schema={{
+            "type": "object",
+            "properties": {{"text": {{"type": "string", "title": "Text " + EVIL, "default": EVIL}}}},
+        }},
+    )
+    def echo(self, text: str = EVIL):
+        return {{"html": EVIL, "text": text}}
+
+    @plugin_entry(id="fail", description="Raises " + EVIL)
+    def fail(self):
+        raise RuntimeError("error " + EVIL)
+
+
+@neko_plugin(description="Fails to start")
+class Broken(NekoPluginBase):
+    def startup(self):
+        raise RuntimeError("startup " + EVIL)
+'''
+
+EXAMPLES = ("companion", "hello", "netkit", "reminders")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Served:
+    """The running host: its base URL, token, and a way to get fresh login links."""
+
+    def __init__(self, venv: TempVenv, env: dict[str, str], base: str, token: str) -> None:
+        self.venv = venv
+        self.env = env
+        self.base = base
+        self.token = token
+
+    def neko(self, *args: str) -> str:
+        proc = subprocess.run(
+            [str(self.venv.python), "-m", "nekohooks.cli", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def login_link(self) -> str:
+        """A one-time link, as an operator gets it: ``neko console``."""
+        out = self.neko("console")
+        links = [w for w in out.split() if w.startswith(f"{self.base}/login?code=")]
+        assert links, out
+        return links[0]
+
+    def api(self, method: str, path: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, self.base + path, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("console")
+    venv = TempVenv(root / "venv")
+    wheel = build_wheel(
+        root / "wheels",
+        "neko-hostile",
+        {"neko_hostile/__init__.py": HOSTILE},
+        entry_points={"hostile": "neko_hostile:Hostile", "broken": "neko_hostile:Broken"},
+    )
+    venv.install(wheel)
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEKO_")},
+        "NEKO_HOME": str(root / "home"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    proc = subprocess.Popen(
+        [
+            str(venv.python),
+            "-m",
+            "nekohooks.cli",
+            "run",
+            "--no-live",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    reader = LineReader(proc.stdout)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        token_file = root / "home" / "run" / "token"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, reader.drain()
+            if token_file.exists():
+                token = token_file.read_text().strip()
+                try:
+                    headers = {"Authorization": f"Bearer {token}"}
+                    if httpx.get(base + "/v1/healthz", headers=headers, timeout=5).is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+            assert time.monotonic() < deadline, reader.drain()
+            time.sleep(0.1)
+        yield Served(venv, env, base, token)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = new_browser()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"console screenshots: {ARTIFACTS}")
+
+
+def shoot(driver: WebDriver, name: str) -> None:
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def log_in(driver: WebDriver, served: Served) -> None:
+    driver.get(served.login_link())
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
+
+
+def state_of(driver: WebDriver, plugin: str) -> str | None:
+    cells = driver.find_elements(By.CSS_SELECTOR, f'tr[data-plugin="{plugin}"] [data-state]')
+    return cells[0].text if cells else None
+
+
+def test_without_a_session_the_console_refuses(browser: WebDriver, served: Served) -> None:
+    browser.delete_all_cookies()
+    browser.get(served.base + "/")
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading == "Not logged in"
+    assert "neko console" in browser.find_element(By.TAG_NAME, "main").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "script")
+    browser.get(served.base + "/v1/plugins")
+    assert "Unauthorized" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(served.base + "/login?code=made-up")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Login link refused"
+    shoot(browser, "login-refused")
+
+
+def test_after_login_the_table_lists_the_plugins(browser: WebDriver, served: Served) -> None:
+    log_in(browser, served)
+    assert browser.current_url == served.base + "/"  # the code is gone from the address bar
+    names = {
+        row.get_attribute("data-plugin")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#plugins tbody tr")
+    }
+    assert set(EXAMPLES) | {"hostile", "broken"} <= names
+    wait_for(browser, lambda d: state_of(d, "hello") == "running")
+    wait_for(browser, lambda d: "live" in d.find_element(By.ID, "live").get_attribute("class"))
+    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-plugin="hello"]')
+    assert "neko-hello 0.1.0" in row.text
+    cookie = browser.get_cookie("neko_session")
+    assert cookie is not None
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert browser.execute_script("return document.cookie") == ""  # HttpOnly: no script sees it
+    shoot(browser, "plugins")
+
+
+def test_a_form_refuses_out_of_range_values_then_calls(browser: WebDriver, served: Served) -> None:
+    browser.get(served.base + "/plugins/companion")
+    card = wait_for(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="set_timeout"]')
+    )
+    browser.execute_script(
+        "window.__calls = [];"
+        "const real = window.fetch;"
+        "window.fetch = (url, init) => { window.__calls.push(String(url)); return real(url, init); };"
+    )
+    field = card.find_element(By.CSS_SELECTOR, 'input[name="timeout"]')
+    label = card.find_element(By.CSS_SELECTOR, f'label[for="{field.get_attribute("id")}"]')
+    assert label.text.startswith("timeout")
+    field.send_keys("301", Keys.ENTER)  # the keyboard submits the form
+    error = card.find_element(By.CSS_SELECTOR, ".field-error")
+    wait_for(browser, lambda d: error.text)
+    assert error.text == "timeout must be at most 300"
+    assert field.get_attribute("aria-invalid") == "true"
+    assert browser.execute_script("return document.activeElement") == field
+    assert browser.execute_script("return window.__calls") == []  # refused before sending
+    assert card.find_element(By.CSS_SELECTOR, "[data-result]").text == ""
+
+    field.clear()
+    field.send_keys("42", Keys.ENTER)
+    value = wait_for(browser, lambda d: card.find_elements(By.CSS_SELECTOR, "[data-value]"))[0]
+    assert '"timeout": 42' in value.text
+    assert error.text == ""
+    calls = browser.execute_script("return window.__calls")
+    assert calls == ["/v1/call/companion.set_timeout"]
+    assert served.api("POST", "/v1/call/companion.get_config").json()["result"]["timeout"] == 42
+    shoot(browser, "plugin-companion")
+
+
+def test_disabling_a_plugin_updates_the_table_without_a_reload(
+    browser: WebDriver, served: Served
+) -> None:
+    browser.get(served.base + "/")
+    wait_for(browser, lambda d: state_of(d, "hello") == "running")
+    wait_for(browser, lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
+    browser.execute_script("window.__sameDocument = true")
+    try:
+        # From outside the page (as `neko disable` would): only the event stream can tell it.
+        assert served.api("POST", "/v1/plugins/hello/disable").is_success
+        wait_for(browser, lambda d: state_of(d, "hello") == "disabled")
+        assert browser.execute_script("return window.__sameDocument") is True
+        # From the page: its own button, keyboard only.
+        button = browser.find_element(
+            By.CSS_SELECTOR, 'tr[data-plugin="hello"] [data-action="enable"]'
+        )
+        assert button.get_attribute("aria-label") == "Enable hello"
+        button.send_keys(Keys.ENTER)
+        wait_for(browser, lambda d: state_of(d, "hello") == "running")
+        assert browser.execute_script("return window.__sameDocument") is True
+    finally:
+        served.api("POST", "/v1/plugins/hello/enable")
+
+
+def test_hostile_strings_render_as_text(browser: WebDriver, served: Served) -> None:
+    browser.get(served.base + "/")
+    broken = wait_for(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-plugin="broken"]')
+    )
+    wait_for(browser, lambda d: "startup " + EVIL in broken.text)
+
+    browser.get(served.base + "/plugins/hostile")
+    main = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="fail"]'))
+    main = browser.find_element(By.TAG_NAME, "main")
+    wait_for(browser, lambda d: "log line " + EVIL in main.text)
+    assert "Hostile " + EVIL in main.text  # the description
+    assert "Echoes " + EVIL in main.text  # an entry's description
+    assert "Text " + EVIL in main.text  # a schema title
+    assert "message " + EVIL in main.text  # a ctx.send_message
+    field = browser.find_element(By.CSS_SELECTOR, '[data-entry="echo"] input[name="text"]')
+    assert field.get_attribute("value") == EVIL  # the schema default, as a value
+
+    field.send_keys(Keys.ENTER)
+    value = wait_for(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="echo"] [data-value]')
+    )
+    assert EVIL.replace('"', '\\"') in value[0].text  # JSON of the result, as text
+    browser.find_element(By.CSS_SELECTOR, '[data-entry="fail"] button[type="submit"]').send_keys(
+        Keys.ENTER
+    )
+    error = wait_for(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="fail"] [data-error]')
+    )
+    assert "error " + EVIL in error[0].text
+
+    assert (
+        browser.execute_script("return document.querySelectorAll('main img, main script').length")
+        == 0
+    )
+    assert browser.execute_script("return window.__pwned") is None
+    shoot(browser, "plugin-hostile")
+
+
+def test_the_pages_fit_a_phone(browser: WebDriver, served: Served) -> None:
+    set_viewport(browser, 390, 844, mobile=True)
+    try:
+        browser.get(served.base + "/")
+        wait_for(browser, lambda d: state_of(d, "hello") == "running")
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390  # no sideways scrolling: rows become cards
+        shoot(browser, "plugins-phone")
+        browser.get(served.base + "/plugins/companion")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="records"]'))
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        unlabeled = browser.execute_script(
+            "return [...document.querySelectorAll('input, select, textarea, button')]"
+            ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')"
+            " && !e.textContent.trim()).map(e => e.outerHTML)"
+        )
+        assert unlabeled == []
+        shoot(browser, "plugin-phone")
+    finally:
+        set_viewport(browser, 1280, 800)
+
+
+def test_logging_out_ends_the_session(browser: WebDriver, served: Served) -> None:
+    browser.get(served.base + "/")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
+    browser.find_element(By.ID, "logout").send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Signed out")
+    browser.get(served.base + "/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not logged in"
