@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import webbrowser
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -717,6 +718,39 @@ def new(name: str, directory: Path | None) -> None:
     ]
     for step in steps:
         console.print(f"  {step}", highlight=False, markup=False)
+
+
+# ---- console -----------------------------------------------------------------------------------
+
+
+@main.command("console")
+@click.option("--open", "open_it", is_flag=True, help="Also open the link in a web browser.")
+def console_link(open_it: bool) -> None:
+    """Print a one-time login link to the running host's web console.
+
+    The host must run with `neko run --listen 127.0.0.1:PORT`. The link works once, within
+    5 minutes, and logs in the browser that opens it (an HttpOnly session cookie).
+    """
+    from .control import ControlError, connect
+
+    client = connect(_host_config().home)
+    if client is None:
+        raise click.ClickException(
+            "no host is running in this home; start one with `neko run --listen 127.0.0.1:8765`"
+        )
+    with client:
+        try:
+            url = client.console_link()
+        except ControlError as exc:
+            if exc.status == 404:
+                raise click.ClickException(
+                    "the running host serves no console: start it with "
+                    "`neko run --listen 127.0.0.1:PORT`"
+                ) from exc
+            raise click.ClickException(str(exc)) from exc
+    click.echo(url)
+    if open_it:
+        webbrowser.open(url)
 
 
 if __name__ == "__main__":

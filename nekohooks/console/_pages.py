@@ -8,11 +8,13 @@ same session through :meth:`ConsoleAuth.check` (cookie, plus the CSRF header on 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
 import re
 import string
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from ._auth import ConsoleAuth
-from ._recent import RecentLines
+from ._recent import RecentLines, capture_recent
 
 __all__ = ["Console"]
 
@@ -35,6 +37,8 @@ _ASSETS = {
     "favicon.svg": "image/svg+xml",
 }
 _SHELL = string.Template(_STATIC.joinpath("console.html").read_text(encoding="utf-8"))
+_PAGES = frozenset({"/", "/login", "/logout"})
+_PAGE_PREFIXES = ("/plugins/", "/console/")
 _PLUGIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TOML_LIMIT = 64 * 1024
 
@@ -108,6 +112,22 @@ class Console:
         if self.base_url is None:
             raise LookupError("the console is served only when the host listens on TCP (--listen)")
         return f"{self.base_url.rstrip('/')}/login?code={self.auth.mint_code()}"
+
+    def admits(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
+        """The control API's guard asks this of a TCP request without the bearer token.
+
+        The console's own pages pass (each refuses without a session itself); any other path,
+        ``/v1/...`` above all, needs a valid session, plus its CSRF header unless a read.
+        """
+        if path in _PAGES or path.startswith(_PAGE_PREFIXES):
+            return True
+        return self.auth.check(method, headers).ok
+
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[Console]:
+        """Keep the plugins' recent log lines and messages while the block runs."""
+        with capture_recent(self.recent):
+            yield self
 
     def routes(self) -> list[BaseRoute]:
         """The console's routes, to mount at the root of the control API's app."""

@@ -73,9 +73,10 @@ class RecentLines(logging.Handler):
 
 
 @contextmanager
-def capture_recent(keep: int = 200) -> Iterator[RecentLines]:
-    """Attach a :class:`RecentLines` to the plugin and message loggers for the block."""
-    handler = RecentLines(keep)
+def capture_recent(handler: RecentLines | None = None) -> Iterator[RecentLines]:
+    """Attach ``handler`` (default: a new :class:`RecentLines`) to the plugin and message
+    loggers for the block."""
+    handler = handler or RecentLines()
     loggers = [logging.getLogger(PLUGIN_LOGGER), logging.getLogger(MESSAGE_LOGGER)]
     for logger in loggers:
         logger.addHandler(handler)

@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import outcome
@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from .. import __version__
 from .._errors import EntryNotFound, NekoError
@@ -156,8 +156,11 @@ def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
     return head.encode() + b"data: " + dumps(data) + b"\n\n"
 
 
-def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
-    """The control API for ``host``: an ASGI app (wrap it in a :class:`~._guard.Guard`)."""
+def create_app(
+    host: Host, live: Live, metrics: Metrics, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The control API for ``host``: an ASGI app (wrap it in a :class:`~._guard.Guard`);
+    ``extra_routes`` are mounted beside it (the web console's pages)."""
 
     async def healthz(request: Request) -> Response:
         return JSON(
@@ -294,6 +297,7 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/v1/events", events, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        *extra_routes,
     ]
     return Starlette(
         routes=routes,

@@ -20,6 +20,7 @@ from hypercorn.utils import wrap_app
 
 from .._errors import NekoError
 from .._host import Host
+from ..console import Console
 from ._app import create_app
 from ._guard import DEFAULT_MAX_BODY, Guard, GuardPolicy, local_hosts
 from ._live import Live
@@ -126,7 +127,8 @@ async def open_control(
     ensure_run_dir(home)
     live = Live(host, home)
     metrics = Metrics(host)
-    app = create_app(host, live, metrics)
+    console = Console(home=home) if listen is not None else None  # the web console, on TCP
+    app = create_app(host, live, metrics, console.routes() if console else ())
     listeners: list[tuple[Guard, socket.socket]] = []
     tcp_address: tuple[str, int] | None = None
     path = socket_path(home)
@@ -136,7 +138,10 @@ async def open_control(
             tcp = _tcp_listener(*listen)
             tcp_address = tcp.getsockname()[:2]
             hosts = local_hosts(listen[0], tcp.getsockname()[1])
-            listeners.append((Guard(app, GuardPolicy(token, hosts, max_body)), tcp))
+            assert console is not None
+            console.base_url = f"http://{_url_host(listen[0])}:{tcp_address[1]}"
+            policy = GuardPolicy(token, hosts, max_body, session=console.admits)
+            listeners.append((Guard(app, policy), tcp))
         listeners.insert(0, (Guard(app, GuardPolicy(max_body=max_body)), _unix_listener(path)))
     except BaseException:
         for _, sock in listeners:
@@ -151,13 +156,21 @@ async def open_control(
             where = f" and http://{listen[0]}:{tcp_address[1]}" if listen and tcp_address else ""
             log.info("control API on %s%s", path, where)
             try:
-                yield ControlServer(path, tcp_address, live)
+                with console.capturing() if console else contextlib.nullcontext():
+                    yield ControlServer(path, tcp_address, live)
             finally:
                 stopping.set()
     finally:
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == inode:
                 os.unlink(path)
+
+
+def _url_host(host: str) -> str:
+    """``host`` as a browser should write it in a link to the console."""
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 async def _serve(

@@ -1,0 +1,109 @@
+"""The console mounted on the control API's TCP listener: its session instead of the token."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
+from nekohooks.control import open_control
+
+
+class Adder(NekoPluginBase):
+    """Adds."""
+
+    @plugin_entry(id="add")
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+
+class Served:
+    def __init__(self, base: str, socket: Path) -> None:
+        self.base = base
+        self.socket = socket
+
+    async def login_link(self) -> str:
+        transport = httpx.AsyncHTTPTransport(uds=str(self.socket))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as sock:
+            response = await sock.post("/v1/console/login-link")
+        assert response.status_code == 200, response.text
+        url: str = response.json()["url"]
+        return url
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    home = Path(tempfile.mkdtemp(prefix="nk-"))  # short: a Unix socket path holds ~100 bytes
+    try:
+        async with (
+            open_host(HostConfig(home=home), plugins={"adder": Adder}, watchdog=False) as host,
+            open_control(host, home=home, listen=("127.0.0.1", 0)) as server,
+        ):
+            assert server.tcp is not None
+            yield Served(f"http://127.0.0.1:{server.tcp[1]}", server.socket)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def logged_in(served: Served, client: httpx.AsyncClient) -> str:
+    link = await served.login_link()
+    assert link.startswith(served.base + "/login?code=")
+    response = await client.get(link)
+    assert response.status_code == 303
+    page = await client.get("/")
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_the_console_needs_a_session_and_the_api_accepts_it(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.base) as client:
+        refused = await client.get("/")
+        assert refused.status_code == 401
+        assert "Not logged in" in refused.text
+        assert (await client.get("/v1/plugins")).status_code == 401
+
+        csrf = await logged_in(served, client)
+        plugins = await client.get("/v1/plugins")
+        assert plugins.status_code == 200
+        assert [p["name"] for p in plugins.json()] == ["adder"]
+
+        call = "/v1/call/adder.add"
+        assert (await client.post(call, json={"a": 2, "b": 3})).status_code == 401  # no CSRF
+        forged = await client.post(call, json={"a": 2, "b": 3}, headers={"X-CSRF-Token": "no"})
+        assert forged.status_code == 401
+        done = await client.post(call, json={"a": 2, "b": 3}, headers={"X-CSRF-Token": csrf})
+        assert done.json() == {"result": 5}
+
+
+async def test_the_guard_still_checks_host_and_origin_for_a_session(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.base) as client:
+        csrf = await logged_in(served, client)
+        rebound = await client.get("/", headers={"Host": "evil.example:80"})
+        assert rebound.status_code == 403
+        assert rebound.json()["error"]["type"] == "ForbiddenHost"
+        cross = await client.post(
+            "/v1/call/adder.add",
+            json={"a": 1, "b": 1},
+            headers={"X-CSRF-Token": csrf, "Origin": "http://evil.example"},
+        )
+        assert cross.status_code == 403
+        assert cross.json()["error"]["type"] == "ForbiddenOrigin"
+
+
+async def test_the_bearer_token_cannot_be_traded_for_nothing(served: Served) -> None:
+    """A login link comes only from the socket or with the token, and works once."""
+    async with httpx.AsyncClient(base_url=served.base) as client:
+        assert (await client.post("/v1/console/login-link")).status_code == 401
+        link = await served.login_link()
+        assert (await client.get(link)).status_code == 303
+    async with httpx.AsyncClient(base_url=served.base) as other:
+        again = await other.get(link)
+        assert again.status_code == 403
+        assert (await other.get("/v1/plugins")).status_code == 401
