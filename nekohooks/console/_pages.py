@@ -21,12 +21,15 @@ from typing import Any
 
 import attrs
 import trio
+from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ._auth import ConsoleAuth
-from ._recent import RecentLines, capture_recent
+from .._host import Host
+from ._recent import RecentLines, capture_recent, recent_or_new
+from ._stats import plugin_stats
 
 __all__ = ["Console"]
 
@@ -99,13 +102,17 @@ class Console:
         recent: recent log lines and messages per plugin (attach it with ``capture_recent``).
         allow_install: show install / uninstall (the host's config allows them).
         base_url: where the console is served (``http://127.0.0.1:8765``), for login links.
+        host: the running host, for uptime and restarts.
+        registry: the control API's Prometheus registry, for calls and failures.
     """
 
     home: Path
     auth: ConsoleAuth = attrs.field(factory=ConsoleAuth)
-    recent: RecentLines = attrs.field(factory=RecentLines)
+    recent: RecentLines = attrs.field(factory=recent_or_new)
     allow_install: bool = False
     base_url: str | None = None
+    host: Host | None = None
+    registry: CollectorRegistry | None = None
 
     def login_url(self) -> str:
         """A fresh one-time login link (raises ``LookupError`` when not served over TCP)."""
@@ -138,6 +145,7 @@ class Console:
             Route("/logout", self._logout, methods=["POST"]),
             Route("/console/static/{asset}", self._asset, methods=["GET"]),
             Route("/console/api/settings", self._settings, methods=["GET"]),
+            Route("/console/api/stats", self._stats, methods=["GET"]),
             Route("/console/api/plugins/{name}/recent", self._recent, methods=["GET"]),
             # Under /v1: the control API's guard demands its bearer token (or the socket).
             Route("/v1/console/login-link", self._mint, methods=["POST"]),
@@ -196,6 +204,12 @@ class Console:
         if not self.auth.check(request.method, request.headers).ok:
             return _json_error(401, "Unauthorized", "no valid console session")
         return JSONResponse({"install": self.allow_install}, headers=_headers())
+
+    async def _stats(self, request: Request) -> Response:
+        if not self.auth.check(request.method, request.headers).ok:
+            return _json_error(401, "Unauthorized", "no valid console session")
+        stats = plugin_stats(self.host, self.registry) if self.host is not None else {}
+        return JSONResponse(stats, headers=_headers())
 
     async def _recent(self, request: Request) -> Response:
         if not self.auth.check(request.method, request.headers).ok:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["PLUGIN_LOGGER", "RecentLines", "capture_recent"]
+__all__ = ["PLUGIN_LOGGER", "RecentLines", "capture_recent", "recent_or_new"]
 
 PLUGIN_LOGGER = "neko.plugin"  # each plugin logs to neko.plugin.<name> (ctx.logger)
 MESSAGE_LOGGER = "nekohooks.messages"  # the host logs every ctx.send_message here
@@ -85,3 +85,12 @@ def capture_recent(handler: RecentLines | None = None) -> Iterator[RecentLines]:
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
+
+
+def recent_or_new() -> RecentLines:
+    """The :class:`RecentLines` already capturing (``neko run`` attaches one before plugins
+    start, so their start-up lines are kept), or a new one."""
+    for handler in logging.getLogger(PLUGIN_LOGGER).handlers:
+        if isinstance(handler, RecentLines):
+            return handler
+    return RecentLines()

@@ -127,7 +127,7 @@ async def open_control(
     ensure_run_dir(home)
     live = Live(host, home)
     metrics = Metrics(host)
-    console = Console(home=home) if listen is not None else None  # the web console, on TCP
+    console = None if listen is None else Console(home=home, host=host, registry=metrics.registry)
     app = create_app(host, live, metrics, console.routes() if console else ())
     listeners: list[tuple[Guard, socket.socket]] = []
     tcp_address: tuple[str, int] | None = None

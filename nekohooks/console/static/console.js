@@ -240,28 +240,52 @@ async function pluginsPage() {
   addPackageForms(toolbar, loadAll);
 
   const rows = new Map();
-  function place(p) {
-    const row = pluginRow(p, Date.now(), refreshOne);
-    const old = rows.get(p.name);
-    if (old) old.replaceWith(row); else tbody.append(row);
-    rows.set(p.name, row);
+  const records = new Map();
+  let stats = {};
+  // Build a plugin's row from its record and figures; keep keyboard focus on the same control.
+  function place(name) {
+    const record = records.get(name);
+    if (!record) return;
+    const row = pluginRow({ ...record, ...(stats[name] || {}) }, Date.now(), refreshOne);
+    const old = rows.get(name);
+    if (old) {
+      const focused = old.contains(document.activeElement) ? document.activeElement : null;
+      old.replaceWith(row);
+      if (focused) {
+        const again = focused.dataset.action
+          ? row.querySelector("[data-action]") : row.querySelector("a");
+        if (again) again.focus();
+      }
+    } else {
+      tbody.append(row);
+    }
+    rows.set(name, row);
+  }
+  async function loadStats() {
+    try { stats = await getJSON("/console/api/stats"); } catch (_) { /* figures stay as they were */ }
   }
   async function refreshOne(name) {
-    try { place(await getJSON(`/v1/plugins/${encodeURIComponent(name)}`)); } catch (err) {
-      if (err.status === 404 && rows.has(name)) { rows.get(name).remove(); rows.delete(name); }
+    try {
+      const [record] = await Promise.all([getJSON(`/v1/plugins/${encodeURIComponent(name)}`), loadStats()]);
+      records.set(name, record);
+      place(name);
+    } catch (err) {
+      if (err.status === 404 && rows.has(name)) { rows.get(name).remove(); rows.delete(name); records.delete(name); }
     }
   }
   async function loadAll() {
-    const plugins = await getJSON("/v1/plugins");
+    const [plugins] = await Promise.all([getJSON("/v1/plugins"), loadStats()]);
     const seen = new Set();
-    for (const p of plugins) { seen.add(p.name); place(p); }
-    for (const [name, row] of rows) if (!seen.has(name)) { row.remove(); rows.delete(name); }
+    for (const p of plugins) { seen.add(p.name); records.set(p.name, p); place(p.name); }
+    for (const [name, row] of rows) if (!seen.has(name)) { row.remove(); rows.delete(name); records.delete(name); }
     if (!plugins.length) fill(tbody, el("tr", {}, el("td", { colspan: COLUMNS.length, class: "empty", text: "No plugins installed." })));
   }
   const later = debounced(refreshOne, 150);
   const laterAll = debounced(loadAll, 150);
   follow((kind, data) => { if (kind === "table" || !data.plugin) laterAll("*"); else later(data.plugin); });
   setInterval(() => tbody.querySelectorAll("[data-uptime]").forEach((n) => n.ticker && n.ticker()), 1000);
+  // Calls are not events: re-read the figures now and then (only the numbers change).
+  setInterval(async () => { await loadStats(); for (const name of records.keys()) place(name); }, 5000);
   await loadAll();
 }
 
@@ -296,7 +320,12 @@ function section(title, ...content) {
 async function pluginPage(name) {
   document.title = `${name} · nekohooks console`;
   let p;
-  try { p = await getJSON(`/v1/plugins/${encodeURIComponent(name)}`); } catch (err) {
+  const withStats = async (record) => {
+    let stats = {};
+    try { stats = (await getJSON("/console/api/stats"))[name] || {}; } catch (_) { /* no figures */ }
+    return { ...record, ...stats };
+  };
+  try { p = await withStats(await getJSON(`/v1/plugins/${encodeURIComponent(name)}`)); } catch (err) {
     fill(main, el("h1", { text: name }), el("p", { class: "lead", role: "alert", text: `${err.type}: ${err.message}` }),
       el("a", { href: "/", text: "Back to the plugins" }));
     return;
@@ -310,6 +339,8 @@ async function pluginPage(name) {
   const entries = el("div", { class: "grid" }, (p.entries || []).map((entry) => entryCard(name, entry)));
 
   function renderHead(record) {
+    const active = document.activeElement;
+    const focused = head.contains(active) && active.dataset.action ? active.dataset.action : null;
     const state = stateOf(record);
     const uptime = uptimeOf(record, fetchedAt);
     fill(head, 
@@ -325,7 +356,11 @@ async function pluginPage(name) {
         el("span", {}, "failures ", el("b", { text: show(total(record.failures)) }))),
       errorOf(record) ? el("p", { class: "lead", role: "alert" }, el("b", { text: "Last error: " }),
         `${record.phase ? record.phase + ": " : ""}${errorOf(record)}`) : null,
-      actionButtons(record, (r) => { p = r; renderHead(r); renderJobs(r); }));
+      actionButtons(record, () => refresh(name)));
+    if (focused) {
+      const again = head.querySelector(`[data-action="${focused}"]`) || head.querySelector("[data-action]");
+      if (again) again.focus();
+    }
   }
 
   function renderJobs(record) {
@@ -363,10 +398,11 @@ async function pluginPage(name) {
   await renderRecent();
 
   const refresh = debounced(async () => {
-    try { p = await getJSON(`/v1/plugins/${encodeURIComponent(name)}`); renderHead(p); renderJobs(p); } catch (_) { /* gone: keep the last view */ }
+    try { p = await withStats(await getJSON(`/v1/plugins/${encodeURIComponent(name)}`)); renderHead(p); renderJobs(p); } catch (_) { /* gone: keep the last view */ }
     await renderRecent();
   }, 200);
   follow((kind, data) => { if (!data.plugin || data.plugin === name) refresh(name); });
+  setInterval(renderRecent, 5000);  // log lines are not events: re-read them now and then
 }
 
 // The record's jobs as rows: `jobs` (a list) if the API gives one, else from `schedules` and
