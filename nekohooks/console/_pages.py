@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._auth import ConsoleAuth
 from .._host import Host
+from ._auth import ConsoleAuth
 from ._recent import RecentLines, capture_recent, recent_or_new
 from ._stats import plugin_stats
 
