@@ -165,10 +165,10 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         )
 
     async def plugins(request: Request) -> Response:
-        return JSON(plugin_records(host))
+        return JSON(plugin_records(host, live.state))
 
     async def plugin(request: Request) -> Response:
-        return JSON(plugin_detail(host, request.path_params["name"]))
+        return JSON(plugin_detail(host, request.path_params["name"], live.state))
 
     async def action(request: Request) -> Response:
         name = request.path_params["name"]
@@ -177,7 +177,7 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             raise HTTPException(404, f"no action {verb!r} (actions: {', '.join(_ACTIONS)})")
         host.status(name)  # unknown plugin: 404 before anything changes
         await getattr(live, verb)(name)
-        return JSON(plugin_record(host, name))
+        return JSON(plugin_record(host, name, live.state))
 
     async def rescan(request: Request) -> Response:
         added, removed = await live.rescan()
@@ -248,22 +248,24 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         mode = NDJSON if request.query_params.get("format") == "jsonl" else SSE
 
         async def chunks() -> AsyncGenerator[bytes, None]:
-            async with host.events.subscribe() as receive:
+            with host.events.subscribe() as subscription:
                 if mode == SSE:
                     yield b": nekohooks events\n\n"
-                sequence = 0
+                sequence = dropped = 0
                 while True:
+                    event = None
                     with trio.move_on_after(KEEPALIVE):
-                        event = await receive.receive()
-                        sequence += 1
-                        data = _event_json(event)
-                        yield (
-                            _sse(data["kind"], data, sequence)
-                            if mode == SSE
-                            else dumps(data) + b"\n"
+                        event = await subscription.__anext__()
+                    if subscription.dropped != dropped:  # this client fell behind
+                        lost, dropped = subscription.dropped - dropped, subscription.dropped
+                        yield _encode_event(
+                            "dropped", {"kind": "dropped", "data": {"lost": lost}}, None, mode
                         )
+                    if event is None:
+                        yield b": keepalive\n\n" if mode == SSE else b"\n"
                         continue
-                    yield b": keepalive\n\n" if mode == SSE else b"\n"
+                    sequence += 1
+                    yield _encode_event(str(event.kind), _event_json(event), sequence, mode)
 
         return _Streamed(chunks(), mode)
 
@@ -308,6 +310,12 @@ def _encode_item(item: Any, mode: str) -> bytes:
     if mode == SSE:
         return _sse("item", item)
     return dumps({"item": item}) + b"\n"
+
+
+def _encode_event(kind: str, data: dict[str, Any], sequence: int | None, mode: str) -> bytes:
+    if mode == SSE:
+        return _sse(kind, data, sequence)
+    return dumps(data) + b"\n"
 
 
 def _event_json(event: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -17,6 +17,7 @@ import trio
 from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
+from starlette.routing import BaseRoute
 
 from .._errors import NekoError
 from .._host import Host
@@ -104,6 +105,7 @@ async def open_control(
     home: Path,
     listen: tuple[str, int] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    routes: Sequence[BaseRoute] = (),
 ) -> AsyncIterator[ControlServer]:
     """Serve ``host``'s control API while the block runs.
 
@@ -114,6 +116,7 @@ async def open_control(
         listen: also serve TCP on this address, every request needing the bearer token and a
             ``Host`` of this server's own names.
         max_body: the largest request body accepted, in bytes.
+        routes: more Starlette routes served behind the same checks (the web console's).
 
     Raises:
         NekoError: the socket is taken by another running host, its path is too long, or the
@@ -127,6 +130,7 @@ async def open_control(
     live = Live(host, home)
     metrics = Metrics(host)
     app = create_app(host, live, metrics)
+    app.router.routes.extend(routes)
     listeners: list[tuple[Guard, socket.socket]] = []
     tcp_address: tuple[str, int] | None = None
     path = socket_path(home)
