@@ -136,8 +136,13 @@ class Console:
         with capture_recent(self.recent):
             yield self
 
+    def link_routes(self) -> list[BaseRoute]:
+        """``POST /v1/console/login-link``: mount it behind the control API's token (or on its
+        Unix socket); it answers with a fresh one-time login link."""
+        return [Route("/v1/console/login-link", self._mint, methods=["POST"])]
+
     def routes(self) -> list[BaseRoute]:
-        """The console's routes, to mount at the root of the control API's app."""
+        """The console's pages and their data, to mount beside the API on its TCP listener."""
         return [
             Route("/", self._shell, methods=["GET"]),
             Route("/plugins/{name}", self._shell, methods=["GET"]),
@@ -147,8 +152,6 @@ class Console:
             Route("/console/api/settings", self._settings, methods=["GET"]),
             Route("/console/api/stats", self._stats, methods=["GET"]),
             Route("/console/api/plugins/{name}/recent", self._recent, methods=["GET"]),
-            # Under /v1: the control API's guard demands its bearer token (or the socket).
-            Route("/v1/console/login-link", self._mint, methods=["POST"]),
         ]
 
     # ---- pages --------------------------------------------------------------------------------

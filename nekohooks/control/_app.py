@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, cast
 
 import outcome
@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from .. import __version__
 from .._errors import EntryNotFound, NekoError
@@ -156,11 +156,8 @@ def _sse(event: str, data: Any, event_id: int | None = None) -> bytes:
     return head.encode() + b"data: " + dumps(data) + b"\n\n"
 
 
-def create_app(
-    host: Host, live: Live, metrics: Metrics, extra_routes: Sequence[BaseRoute] = ()
-) -> Starlette:
-    """The control API for ``host``: an ASGI app (wrap it in a :class:`~._guard.Guard`);
-    ``extra_routes`` are mounted beside it (the web console's pages)."""
+def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
+    """The control API for ``host``: an ASGI app (wrap it in a :class:`~._guard.Guard`)."""
 
     async def healthz(request: Request) -> Response:
         return JSON(
@@ -168,10 +165,10 @@ def create_app(
         )
 
     async def plugins(request: Request) -> Response:
-        return JSON(plugin_records(host))
+        return JSON(plugin_records(host, live.state))
 
     async def plugin(request: Request) -> Response:
-        return JSON(plugin_detail(host, request.path_params["name"]))
+        return JSON(plugin_detail(host, request.path_params["name"], live.state))
 
     async def action(request: Request) -> Response:
         name = request.path_params["name"]
@@ -180,7 +177,7 @@ def create_app(
             raise HTTPException(404, f"no action {verb!r} (actions: {', '.join(_ACTIONS)})")
         host.status(name)  # unknown plugin: 404 before anything changes
         await getattr(live, verb)(name)
-        return JSON(plugin_record(host, name))
+        return JSON(plugin_record(host, name, live.state))
 
     async def rescan(request: Request) -> Response:
         added, removed = await live.rescan()
@@ -251,22 +248,24 @@ def create_app(
         mode = NDJSON if request.query_params.get("format") == "jsonl" else SSE
 
         async def chunks() -> AsyncGenerator[bytes, None]:
-            async with host.events.subscribe() as receive:
+            with host.events.subscribe() as subscription:
                 if mode == SSE:
                     yield b": nekohooks events\n\n"
-                sequence = 0
+                sequence = dropped = 0
                 while True:
+                    event = None
                     with trio.move_on_after(KEEPALIVE):
-                        event = await receive.receive()
-                        sequence += 1
-                        data = _event_json(event)
-                        yield (
-                            _sse(data["kind"], data, sequence)
-                            if mode == SSE
-                            else dumps(data) + b"\n"
+                        event = await subscription.__anext__()
+                    if subscription.dropped != dropped:  # this client fell behind
+                        lost, dropped = subscription.dropped - dropped, subscription.dropped
+                        yield _encode_event(
+                            "dropped", {"kind": "dropped", "data": {"lost": lost}}, None, mode
                         )
+                    if event is None:
+                        yield b": keepalive\n\n" if mode == SSE else b"\n"
                         continue
-                    yield b": keepalive\n\n" if mode == SSE else b"\n"
+                    sequence += 1
+                    yield _encode_event(str(event.kind), _event_json(event), sequence, mode)
 
         return _Streamed(chunks(), mode)
 
@@ -297,7 +296,6 @@ def create_app(
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/v1/events", events, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
-        *extra_routes,
     ]
     return Starlette(
         routes=routes,
@@ -312,6 +310,12 @@ def _encode_item(item: Any, mode: str) -> bytes:
     if mode == SSE:
         return _sse("item", item)
     return dumps({"item": item}) + b"\n"
+
+
+def _encode_event(kind: str, data: dict[str, Any], sequence: int | None, mode: str) -> bytes:
+    if mode == SSE:
+        return _sse(kind, data, sequence)
+    return dumps(data) + b"\n"
 
 
 def _event_json(event: Any) -> dict[str, Any]:

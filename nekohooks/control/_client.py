@@ -15,11 +15,11 @@ Errors come back as the nekohooks error the host raised (``EntryNotFound``,
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 

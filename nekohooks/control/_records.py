@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from .._errors import EntryNotFound
 from .._host import Host
 from .._model import LoadFailure, PluginInfo, PluginStatus
 
 __all__ = ["plugin_detail", "plugin_record", "plugin_records"]
 
 
+StateOf = Callable[[PluginStatus], str]
+
+
+def _plain(status: PluginStatus) -> str:
+    return status.state.value
+
+
 def _row(
-    status: PluginStatus, plugins: dict[str, PluginInfo], failures: dict[str, LoadFailure]
+    status: PluginStatus,
+    plugins: dict[str, PluginInfo],
+    failures: dict[str, LoadFailure],
+    state: StateOf,
 ) -> dict[str, Any]:
     info = plugins.get(status.name)
     source = info or failures.get(status.name)
@@ -20,7 +30,7 @@ def _row(
         "name": status.name,
         "distribution": source.distribution if source else None,
         "version": source.version if source else None,
-        "status": status.state.value,
+        "status": state(status),
         "entries": [e.id for e in info.entries] if info else [],
         "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
         "error": status.last_error,
@@ -32,23 +42,24 @@ def _sources(host: Host) -> tuple[dict[str, PluginInfo], dict[str, LoadFailure]]
     return host.plugins, {f.name: f for f in host.failures}
 
 
-def plugin_records(host: Host) -> list[dict[str, Any]]:
+def plugin_records(host: Host, state: StateOf = _plain) -> list[dict[str, Any]]:
     """Every plugin the host knows of, sorted by name: ``name, distribution, version, status,
-    entries, schedules, error, phase`` (the rows of ``neko list --json``)."""
+    entries, schedules, error, phase`` (the rows of ``neko list --json``). ``state`` says
+    what to show as a status's state (the control API shows user-disabled plugins so)."""
     plugins, failures = _sources(host)  # each access builds a fresh dict: once, not per row
-    return [_row(status, plugins, failures) for status in host.statuses()]
+    return [_row(status, plugins, failures, state) for status in host.statuses()]
 
 
-def plugin_record(host: Host, name: str) -> dict[str, Any]:
+def plugin_record(host: Host, name: str, state: StateOf = _plain) -> dict[str, Any]:
     """One plugin's row, as in :func:`plugin_records`.
 
     Raises:
         EntryNotFound: the host knows no plugin ``name``.
     """
-    return _row(host.status(name), *_sources(host))
+    return _row(host.status(name), *_sources(host), state)
 
 
-def plugin_detail(host: Host, name: str) -> dict[str, Any]:
+def plugin_detail(host: Host, name: str, state: StateOf = _plain) -> dict[str, Any]:
     """One plugin as ``neko info --json``: its row, its description, each entry's kind,
     where it runs, timeout and parameters (JSON Schema), and the live counters
     (``restarts``, ``tasks``, ``job_runs``, ``job_failures``, ``job_skipped``, ``loop_blocks``).
@@ -58,7 +69,7 @@ def plugin_detail(host: Host, name: str) -> dict[str, Any]:
     """
     status = host.status(name)
     plugins, failures = _sources(host)
-    row = _row(status, plugins, failures)
+    row = _row(status, plugins, failures, state)
     info = plugins.get(name)
     row["description"] = info.description if info else ""
     row["entries"] = [

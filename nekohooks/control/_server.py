@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -17,6 +17,7 @@ import trio
 from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
+from starlette.routing import BaseRoute
 
 from .._errors import NekoError
 from .._host import Host
@@ -105,6 +106,7 @@ async def open_control(
     home: Path,
     listen: tuple[str, int] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    routes: Sequence[BaseRoute] = (),
 ) -> AsyncIterator[ControlServer]:
     """Serve ``host``'s control API while the block runs.
 
@@ -115,6 +117,7 @@ async def open_control(
         listen: also serve TCP on this address, every request needing the bearer token and a
             ``Host`` of this server's own names.
         max_body: the largest request body accepted, in bytes.
+        routes: more Starlette routes served behind the same checks (the web console's).
 
     Raises:
         NekoError: the socket is taken by another running host, its path is too long, or the
@@ -128,7 +131,8 @@ async def open_control(
     live = Live(host, home)
     metrics = Metrics(host)
     console = None if listen is None else Console(home=home, host=host, registry=metrics.registry)
-    app = create_app(host, live, metrics, console.routes() if console else ())
+    app = create_app(host, live, metrics)
+    app.router.routes.extend([*routes, *(console.link_routes() if console else ())])
     listeners: list[tuple[Guard, socket.socket]] = []
     tcp_address: tuple[str, int] | None = None
     path = socket_path(home)
@@ -141,7 +145,9 @@ async def open_control(
             assert console is not None
             console.base_url = f"http://{_url_host(listen[0])}:{tcp_address[1]}"
             policy = GuardPolicy(token, hosts, max_body, session=console.admits)
-            listeners.append((Guard(app, policy), tcp))
+            pages = create_app(host, live, metrics)  # the API, plus the console's pages
+            pages.router.routes.extend([*routes, *console.link_routes(), *console.routes()])
+            listeners.append((Guard(pages, policy), tcp))
         listeners.insert(0, (Guard(app, GuardPolicy(max_body=max_body)), _unix_listener(path)))
     except BaseException:
         for _, sock in listeners:
