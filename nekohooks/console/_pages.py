@@ -14,7 +14,7 @@ import html
 import json
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from .._host import Host
 from ._auth import ConsoleAuth
+from ._packages import PipFailed, install_args, run_pip
 from ._recent import RecentLines, capture_recent, recent_or_new
 from ._stats import plugin_stats
 
@@ -100,8 +101,9 @@ class Console:
         home: the nekohooks home (plugin ``plugin.toml`` files live under ``home/plugins``).
         auth: the console sessions; the control API checks the same object.
         recent: recent log lines and messages per plugin (attach it with ``capture_recent``).
-        allow_install: show install / uninstall (the host's config allows them).
         base_url: where the console is served (``http://127.0.0.1:8765``), for login links.
+        allow_install: offer install / uninstall (pip in the host's environment, then
+            ``rescan``); off unless the host's operator turns it on.
         host: the running host, for uptime and restarts.
         registry: the control API's Prometheus registry, for calls and failures.
     """
@@ -113,6 +115,8 @@ class Console:
     base_url: str | None = None
     host: Host | None = None
     registry: CollectorRegistry | None = None
+    rescan: Callable[[], Awaitable[tuple[list[str], list[str]]]] | None = None
+    _pip_lock: trio.Lock = attrs.field(factory=trio.Lock, init=False)
 
     def login_url(self) -> str:
         """A fresh one-time login link (raises ``LookupError`` when not served over TCP)."""
@@ -151,6 +155,8 @@ class Console:
             Route("/console/static/{asset}", self._asset, methods=["GET"]),
             Route("/console/api/settings", self._settings, methods=["GET"]),
             Route("/console/api/stats", self._stats, methods=["GET"]),
+            Route("/console/api/install", self._install, methods=["POST"]),
+            Route("/console/api/uninstall", self._uninstall, methods=["POST"]),
             Route("/console/api/plugins/{name}/recent", self._recent, methods=["GET"]),
         ]
 
@@ -213,6 +219,58 @@ class Console:
             return _json_error(401, "Unauthorized", "no valid console session")
         stats = plugin_stats(self.host, self.registry) if self.host is not None else {}
         return JSONResponse(stats, headers=_headers())
+
+    async def _install(self, request: Request) -> Response:
+        body, refused = await self._package_request(request, "requirement")
+        if refused is not None:
+            return refused
+        try:
+            args = install_args(body)
+        except ValueError as exc:
+            return _json_error(400, "BadRequest", str(exc))
+        return await self._pip_then_rescan(args)
+
+    async def _uninstall(self, request: Request) -> Response:
+        name, refused = await self._package_request(request, "plugin")
+        if refused is not None:
+            return refused
+        assert self.host is not None
+        info = self.host.plugins.get(name)
+        failure = next((f for f in self.host.failures if f.name == name), None)
+        dist = info.distribution if info else failure.distribution if failure else None
+        if not dist:
+            return _json_error(
+                404, "NotFound", f"plugin {name!r} does not come from an installed distribution"
+            )
+        return await self._pip_then_rescan(["uninstall", "--yes", "--", dist])
+
+    async def _package_request(self, request: Request, key: str) -> tuple[str, Response | None]:
+        """The request's ``key`` string, or the refusal to send instead."""
+        verdict = self.auth.check(request.method, request.headers)
+        if not verdict.ok:
+            return "", _json_error(401, "Unauthorized", verdict.reason)
+        if not self.allow_install or self.rescan is None or self.host is None:
+            return "", _json_error(
+                403, "Forbidden", "installing from the console is off in this host's config"
+            )
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return "", _json_error(400, "BadRequest", "the body is not JSON")
+        value = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(value, str):
+            return "", _json_error(400, "BadRequest", f'expected {{"{key}": "..."}}')
+        return value, None
+
+    async def _pip_then_rescan(self, args: list[str]) -> Response:
+        assert self.rescan is not None
+        async with self._pip_lock:
+            try:
+                output = await run_pip(args)
+            except PipFailed as exc:
+                return _json_error(502, "PipFailed", str(exc))
+            added, removed = await self.rescan()
+        return JSONResponse({"added": added, "removed": removed, "pip": output}, headers=_headers())
 
     async def _recent(self, request: Request) -> Response:
         if not self.auth.check(request.method, request.headers).ok:

@@ -107,6 +107,7 @@ async def open_control(
     listen: tuple[str, int] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     routes: Sequence[BaseRoute] = (),
+    allow_install: bool = False,
 ) -> AsyncIterator[ControlServer]:
     """Serve ``host``'s control API while the block runs.
 
@@ -118,6 +119,7 @@ async def open_control(
             ``Host`` of this server's own names.
         max_body: the largest request body accepted, in bytes.
         routes: more Starlette routes served behind the same checks (the web console's).
+        allow_install: the web console may pip install / uninstall plugins (then rescan).
 
     Raises:
         NekoError: the socket is taken by another running host, its path is too long, or the
@@ -130,7 +132,15 @@ async def open_control(
     ensure_run_dir(home)
     live = Live(host, home)
     metrics = Metrics(host)
-    console = None if listen is None else Console(home=home, host=host, registry=metrics.registry)
+    console = None
+    if listen is not None:  # the web console, served beside the API on TCP
+        console = Console(
+            home=home,
+            host=host,
+            registry=metrics.registry,
+            allow_install=allow_install,
+            rescan=live.rescan,
+        )
     app = create_app(host, live, metrics)
     app.router.routes.extend([*routes, *(console.link_routes() if console else ())])
     listeners: list[tuple[Guard, socket.socket]] = []

@@ -300,15 +300,50 @@ async function addPackageForms(toolbar, reload) {
     onsubmit: async (event) => {
       event.preventDefault();
       if (!pkg.value.trim()) { say("name a distribution to install", true); return; }
+      const button = event.currentTarget.querySelector("button");
+      button.disabled = true;
+      say(`installing ${pkg.value.trim()}…`);
       try {
-        const out = await (await api("POST", "/v1/install", { packages: [pkg.value.trim()] })).json();
-        say(`installed: ${JSON.stringify(out)}`);
+        const out = await (await api("POST", "/console/api/install", { requirement: pkg.value.trim() })).json();
+        say(`installed; added: ${out.added.join(", ") || "no plugin"}`);
+        pkg.value = "";
         await reload();
-      } catch (err) { say(`install failed: ${err.type}: ${err.message}`, true); }
+      } catch (err) { say(`install failed: ${err.type}: ${err.message}`, true); } finally { button.disabled = false; }
     },
   }, el("div", { class: "field" }, el("label", { for: pkgId, text: "Install a plugin" }), pkg),
   el("button", { type: "submit", text: "Install" }));
   toolbar.append(install);
+}
+
+// Uninstall: a second press within 5 s confirms (no modal dialog; works from the keyboard).
+async function uninstallButton(name) {
+  let settings = {};
+  try { settings = await getJSON("/console/api/settings"); } catch (_) { return null; }
+  if (!settings.install) return null;
+  let armed = null;
+  const button = el("button", {
+    type: "button", class: "danger", text: "Uninstall…", "aria-label": `Uninstall ${name}`, "data-uninstall": "",
+    onclick: async () => {
+      if (!armed) {
+        button.textContent = `Really uninstall ${name}?`;
+        armed = setTimeout(() => { armed = null; button.textContent = "Uninstall…"; }, 5000);
+        return;
+      }
+      clearTimeout(armed);
+      armed = null;
+      button.disabled = true;
+      try {
+        const out = await (await api("POST", "/console/api/uninstall", { plugin: name })).json();
+        say(`uninstalled; removed: ${out.removed.join(", ") || "nothing"}`);
+        location.assign("/");
+      } catch (err) {
+        say(`uninstall failed: ${err.type}: ${err.message}`, true);
+        button.disabled = false;
+        button.textContent = "Uninstall…";
+      }
+    },
+  });
+  return button;
 }
 
 // ---- the plugin page -------------------------------------------------------------------------------
@@ -331,6 +366,7 @@ async function pluginPage(name) {
     return;
   }
   const fetchedAt = Date.now();
+  const uninstall = await uninstallButton(name);
   const head = el("div");
   const jobs = el("div");
   const logs = el("ol", { class: "lines", "aria-label": "Recent log lines" });
@@ -356,7 +392,7 @@ async function pluginPage(name) {
         el("span", {}, "failures ", el("b", { text: show(total(record.failures)) }))),
       errorOf(record) ? el("p", { class: "lead", role: "alert" }, el("b", { text: "Last error: " }),
         `${record.phase ? record.phase + ": " : ""}${errorOf(record)}`) : null,
-      actionButtons(record, () => refresh(name)));
+      el("div", { class: "actions" }, actionButtons(record, () => refresh(name)), uninstall));
     if (focused) {
       const again = head.querySelector(`[data-action="${focused}"]`) || head.querySelector("[data-action]");
       if (again) again.focus();
