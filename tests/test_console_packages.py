@@ -40,7 +40,7 @@ def test_a_name_with_specifiers_is_installed_as_given(text: str, args: list[str]
     ],
 )
 def test_options_urls_paths_and_markers_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="requirement|only a name"):
+    with pytest.raises(ValueError, match=r"requirement|only a name"):
         install_args(text)
 
 
