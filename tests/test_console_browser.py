@@ -7,6 +7,7 @@ drives the pages. Screenshots of the main pages are saved under ``tests/artifact
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -49,6 +50,28 @@ class Hostile(NekoPluginBase):
     def echo(self, text: str = EVIL):
         return {{"html": EVIL, "text": text}}
 
+    @plugin_entry(
+        id="shape",
+        description="Returns its arguments",
+        input_schema={{
+            "type": "object",
+            "properties": {{
+                "color": {{"enum": ["red", EVIL], "default": "red"}},
+                "ratio": {{"type": "number", "exclusiveMaximum": 1}},
+                "tags": {{"type": "array", "items": {{"type": "string"}}}},
+                "loud": {{"type": "boolean", "default": True}},
+            }},
+            "required": ["ratio"],
+        }},
+    )
+    def shape(self, **arguments):
+        return arguments
+
+    @plugin_entry(id="count", description="Yields n items")
+    async def count(self, n: int = 3):
+        for i in range(n):
+            yield {{"i": i, "html": EVIL}}
+
     @plugin_entry(id="fail", description="Raises " + EVIL)
     def fail(self):
         raise RuntimeError("error " + EVIL)
@@ -70,12 +93,25 @@ from nekohooks.control import open_control
 async def main():
     config = load_config()
     async with open_host(config) as host:
-        async with open_control(host, home=config.home, listen=("127.0.0.1", int(sys.argv[1]))):
+        listen = ("127.0.0.1", int(sys.argv[1]))
+        async with open_control(host, home=config.home, listen=listen, allow_install=True):
             await trio.sleep_forever()
 
 logging.basicConfig(level=logging.INFO)
 with capture_recent():  # as `neko run` does: plugins' start-up lines are kept too
     trio.run(main)
+"""
+
+EXTRA = """
+from nekohooks import NekoPluginBase, plugin_entry
+
+
+class Extra(NekoPluginBase):
+    \"\"\"Installed from the console.\"\"\"
+
+    @plugin_entry(id="ping")
+    def ping(self) -> str:
+        return "pong"
 """
 
 EXAMPLES = ("companion", "hello", "netkit", "reminders")
@@ -130,11 +166,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         entry_points={"hostile": "neko_hostile:Hostile", "broken": "neko_hostile:Broken"},
     )
     venv.install(wheel)
+    extra = build_wheel(  # installed later, from the console, out of a local folder
+        root / "index",
+        "neko-extra",
+        {"neko_extra/__init__.py": EXTRA},
+        entry_points={"extra": "neko_extra:Extra"},
+    )
+    assert extra.exists()
     port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NEKO_")},
         "NEKO_HOME": str(root / "home"),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PIP_NO_INDEX": "1",  # pip's own config: the host installs from this folder only
+        "PIP_FIND_LINKS": str(root / "index"),
     }
     proc = subprocess.Popen(
         [str(venv.python), "-c", SERVE, str(port)],
@@ -181,6 +226,14 @@ def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"console screenshots: {ARTIFACTS}")
+
+
+@pytest.fixture
+def page(browser: WebDriver, served: Served) -> WebDriver:
+    """The browser, logged in (through a fresh `neko console` link if it has no session)."""
+    if browser.get_cookie("neko_session") is None:
+        log_in(browser, served)
+    return browser
 
 
 def shoot(driver: WebDriver, name: str) -> None:
@@ -233,12 +286,10 @@ def test_after_login_the_table_lists_the_plugins(browser: WebDriver, served: Ser
     shoot(browser, "plugins")
 
 
-def test_a_form_refuses_out_of_range_values_then_calls(browser: WebDriver, served: Served) -> None:
-    browser.get(served.base + "/plugins/companion")
-    card = wait_for(
-        browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="set_timeout"]')
-    )
-    browser.execute_script(
+def test_a_form_refuses_out_of_range_values_then_calls(page: WebDriver, served: Served) -> None:
+    page.get(served.base + "/plugins/companion")
+    card = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="set_timeout"]'))
+    page.execute_script(
         "window.__calls = [];"
         "const real = window.fetch;"
         "window.fetch = (url, init) => { window.__calls.push(String(url)); return real(url, init); };"
@@ -248,111 +299,169 @@ def test_a_form_refuses_out_of_range_values_then_calls(browser: WebDriver, serve
     assert label.text.startswith("timeout")
     field.send_keys("301", Keys.ENTER)  # the keyboard submits the form
     error = card.find_element(By.CSS_SELECTOR, ".field-error")
-    wait_for(browser, lambda d: error.text)
+    wait_for(page, lambda d: error.text)
     assert error.text == "timeout must be at most 300"
     assert field.get_attribute("aria-invalid") == "true"
-    assert browser.execute_script("return document.activeElement") == field
-    assert browser.execute_script("return window.__calls") == []  # refused before sending
+    assert page.execute_script("return document.activeElement") == field
+    assert page.execute_script("return window.__calls") == []  # refused before sending
     assert card.find_element(By.CSS_SELECTOR, "[data-result]").text == ""
 
     field.clear()
     field.send_keys("42", Keys.ENTER)
-    value = wait_for(browser, lambda d: card.find_elements(By.CSS_SELECTOR, "[data-value]"))[0]
+    value = wait_for(page, lambda d: card.find_elements(By.CSS_SELECTOR, "[data-value]"))[0]
     assert '"timeout": 42' in value.text
     assert error.text == ""
-    calls = browser.execute_script("return window.__calls")
+    calls = page.execute_script("return window.__calls")
     assert calls == ["/v1/call/companion.set_timeout"]
     assert served.api("POST", "/v1/call/companion.get_config").json()["result"]["timeout"] == 42
-    shoot(browser, "plugin-companion")
+    shoot(page, "plugin-companion")
 
 
 def test_disabling_a_plugin_updates_the_table_without_a_reload(
-    browser: WebDriver, served: Served
+    page: WebDriver, served: Served
 ) -> None:
-    browser.get(served.base + "/")
-    wait_for(browser, lambda d: state_of(d, "hello") == "running")
-    wait_for(browser, lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
-    browser.execute_script("window.__sameDocument = true")
+    page.get(served.base + "/")
+    wait_for(page, lambda d: state_of(d, "hello") == "running")
+    wait_for(page, lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
+    page.execute_script("window.__sameDocument = true")
     try:
         # From outside the page (as `neko disable` would): only the event stream can tell it.
         assert served.api("POST", "/v1/plugins/hello/disable").is_success
-        wait_for(browser, lambda d: state_of(d, "hello") == "disabled")
-        assert browser.execute_script("return window.__sameDocument") is True
+        wait_for(page, lambda d: state_of(d, "hello") == "disabled")
+        assert page.execute_script("return window.__sameDocument") is True
         # From the page: its own button, keyboard only.
-        button = browser.find_element(
+        button = page.find_element(
             By.CSS_SELECTOR, 'tr[data-plugin="hello"] [data-action="enable"]'
         )
         assert button.get_attribute("aria-label") == "Enable hello"
         button.send_keys(Keys.ENTER)
-        wait_for(browser, lambda d: state_of(d, "hello") == "running")
-        assert browser.execute_script("return window.__sameDocument") is True
+        wait_for(page, lambda d: state_of(d, "hello") == "running")
+        assert page.execute_script("return window.__sameDocument") is True
     finally:
         served.api("POST", "/v1/plugins/hello/enable")
 
 
-def test_hostile_strings_render_as_text(browser: WebDriver, served: Served) -> None:
-    browser.get(served.base + "/")
+def test_hostile_strings_render_as_text(page: WebDriver, served: Served) -> None:
+    page.get(served.base + "/")
     broken = 'tr[data-plugin="broken"]'
-    wait_for(browser, lambda d: "startup " + EVIL in d.find_element(By.CSS_SELECTOR, broken).text)
+    wait_for(page, lambda d: "startup " + EVIL in d.find_element(By.CSS_SELECTOR, broken).text)
 
-    browser.get(served.base + "/plugins/hostile")
-    main = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="fail"]'))
-    main = browser.find_element(By.TAG_NAME, "main")
-    wait_for(browser, lambda d: "log line " + EVIL in main.text)
+    page.get(served.base + "/plugins/hostile")
+    main = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="fail"]'))
+    main = page.find_element(By.TAG_NAME, "main")
+    wait_for(page, lambda d: "log line " + EVIL in main.text)
     assert "Hostile " + EVIL in main.text  # the description
     assert "Echoes " + EVIL in main.text  # an entry's description
     assert "Text " + EVIL in main.text  # a schema title
     assert "message " + EVIL in main.text  # a ctx.send_message
-    field = browser.find_element(By.CSS_SELECTOR, '[data-entry="echo"] input[name="text"]')
+    field = page.find_element(By.CSS_SELECTOR, '[data-entry="echo"] input[name="text"]')
     assert field.get_attribute("value") == EVIL  # the schema default, as a value
 
     field.send_keys(Keys.ENTER)
     value = wait_for(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="echo"] [data-value]')
+        page, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="echo"] [data-value]')
     )
     assert EVIL.replace('"', '\\"') in value[0].text  # JSON of the result, as text
-    browser.find_element(By.CSS_SELECTOR, '[data-entry="fail"] button[type="submit"]').send_keys(
+    page.find_element(By.CSS_SELECTOR, '[data-entry="fail"] button[type="submit"]').send_keys(
         Keys.ENTER
     )
     error = wait_for(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="fail"] [data-error]')
+        page, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="fail"] [data-error]')
     )
     assert "error " + EVIL in error[0].text
 
     assert (
-        browser.execute_script("return document.querySelectorAll('main img, main script').length")
-        == 0
+        page.execute_script("return document.querySelectorAll('main img, main script').length") == 0
     )
-    assert browser.execute_script("return window.__pwned") is None
-    shoot(browser, "plugin-hostile")
+    assert page.execute_script("return window.__pwned") is None
+    shoot(page, "plugin-hostile")
 
 
-def test_the_pages_fit_a_phone(browser: WebDriver, served: Served) -> None:
-    set_viewport(browser, 390, 844, mobile=True)
+def test_forms_cover_enums_booleans_arrays_and_streams(page: WebDriver, served: Served) -> None:
+    page.get(served.base + "/plugins/hostile")
+    card = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="shape"]'))
+    options = [o.text for o in card.find_elements(By.CSS_SELECTOR, 'select[name="color"] option')]
+    assert options == ["(not set)", "red", EVIL]  # enum values as text
+    assert card.find_element(By.CSS_SELECTOR, 'select[name="color"] option:checked').text == "red"
+    assert card.find_element(By.CSS_SELECTOR, 'input[name="loud"]').is_selected()
+    ratio = card.find_element(By.CSS_SELECTOR, 'input[name="ratio"]')
+    ratio.send_keys("1", Keys.ENTER)
+    error = card.find_element(By.CSS_SELECTOR, '[data-field="ratio"] .field-error')
+    wait_for(page, lambda d: error.text)
+    assert error.text == "ratio must be less than 1"
+    assert not card.find_elements(By.CSS_SELECTOR, "[data-value]")
+
+    ratio.clear()
+    ratio.send_keys("0.25")
+    card.find_element(By.CSS_SELECTOR, 'select[name="color"] option:nth-child(3)').click()
+    card.find_element(By.CSS_SELECTOR, 'input[name="loud"]').send_keys(Keys.SPACE)  # untick
+    card.find_element(By.CSS_SELECTOR, 'textarea[name="tags"]').send_keys('["a", "b"]')
+    card.find_element(By.CSS_SELECTOR, "button[type=submit]").send_keys(Keys.ENTER)
+    value = wait_for(page, lambda d: card.find_elements(By.CSS_SELECTOR, "[data-value]"))[0]
+    assert json.loads(value.text) == {
+        "color": EVIL,
+        "ratio": 0.25,
+        "tags": ["a", "b"],
+        "loud": False,
+    }
+
+    stream = page.find_element(By.CSS_SELECTOR, '[data-entry="count"]')
+    n = stream.find_element(By.CSS_SELECTOR, 'input[name="n"]')
+    n.clear()
+    n.send_keys("4", Keys.ENTER)
+    wait_for(page, lambda d: "4 item(s)" in stream.find_element(By.CSS_SELECTOR, ".status").text)
+    items = [json.loads(li.text) for li in stream.find_elements(By.CSS_SELECTOR, "[data-items] li")]
+    assert items == [{"i": i, "html": EVIL} for i in range(4)]
+    assert page.execute_script("return document.querySelectorAll('main img').length") == 0
+
+
+def test_the_pages_fit_a_phone(page: WebDriver, served: Served) -> None:
+    set_viewport(page, 390, 844, mobile=True)
     try:
-        browser.get(served.base + "/")
-        wait_for(browser, lambda d: state_of(d, "hello") == "running")
-        width = browser.execute_script("return document.documentElement.scrollWidth")
+        page.get(served.base + "/")
+        wait_for(page, lambda d: state_of(d, "hello") == "running")
+        width = page.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390  # no sideways scrolling: rows become cards
-        shoot(browser, "plugins-phone")
-        browser.get(served.base + "/plugins/companion")
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="records"]'))
-        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
-        unlabeled = browser.execute_script(
+        shoot(page, "plugins-phone")
+        page.get(served.base + "/plugins/companion")
+        wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-entry="records"]'))
+        assert page.execute_script("return document.documentElement.scrollWidth") <= 390
+        unlabeled = page.execute_script(
             "return [...document.querySelectorAll('input, select, textarea, button')]"
             ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')"
             " && !e.textContent.trim()).map(e => e.outerHTML)"
         )
         assert unlabeled == []
-        shoot(browser, "plugin-phone")
+        shoot(page, "plugin-phone")
     finally:
-        set_viewport(browser, 1280, 800)
+        set_viewport(page, 1280, 800)
 
 
-def test_logging_out_ends_the_session(browser: WebDriver, served: Served) -> None:
-    browser.get(served.base + "/")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
-    browser.find_element(By.ID, "logout").send_keys(Keys.ENTER)
-    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Signed out")
-    browser.get(served.base + "/")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Not logged in"
+def test_install_and_uninstall_from_the_console(page: WebDriver, served: Served) -> None:
+    page.get(served.base + "/")
+    wait_for(page, lambda d: state_of(d, "hello") == "running")
+    field = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "form input[type=text]"))
+    label = page.find_element(By.CSS_SELECTOR, f'label[for="{field.get_attribute("id")}"]')
+    assert label.text == "Install a plugin"
+    field.send_keys("neko-extra", Keys.ENTER)
+    wait_for(page, lambda d: state_of(d, "extra") == "running", timeout=60)
+
+    page.get(served.base + "/plugins/extra")
+    button = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-uninstall]"))
+    button.send_keys(Keys.ENTER)
+    assert button.text == "Really uninstall extra?"  # nothing happens without a second press
+    assert served.api("GET", "/v1/plugins/extra").is_success
+    button.send_keys(Keys.ENTER)
+    wait_for(page, lambda d: d.current_url == served.base + "/", timeout=60)
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-plugin="hello"]'))
+    assert not page.find_elements(By.CSS_SELECTOR, 'tr[data-plugin="extra"]')
+    assert served.api("GET", "/v1/plugins/extra").status_code == 404
+
+
+def test_logging_out_ends_the_session(page: WebDriver, served: Served) -> None:
+    page.get(served.base + "/")
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
+    page.find_element(By.ID, "logout").send_keys(Keys.ENTER)
+    wait_for(page, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Signed out")
+    page.get(served.base + "/")
+    assert page.find_element(By.TAG_NAME, "h1").text == "Not logged in"
