@@ -289,6 +289,10 @@ def test_after_login_the_table_lists_the_plugins(browser: WebDriver, served: Ser
 def test_a_form_refuses_out_of_range_values_then_calls(page: WebDriver, served: Served) -> None:
     page.get(served.base + "/plugins/companion")
     card = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="set_timeout"]'))
+    job = page.find_element(By.CSS_SELECTOR, '#jobs tr[data-job="checkpoint"]')
+    cells = [td.text for td in job.find_elements(By.TAG_NAME, "td")]
+    assert cells[:2] == ["checkpoint", "every 60s"]
+    assert cells[3].endswith("s)") and "in " in cells[3]  # next run: "9:41:07 PM (in 59s)"
     page.execute_script(
         "window.__calls = [];"
         "const real = window.fetch;"

@@ -1,12 +1,13 @@
-"""The plugins table's live figures: uptime, restarts, isolation, calls and failures per plugin.
+"""The plugins table's live figures: uptime, restarts, isolation, calls, failures and jobs.
 
-Uptime and restarts come from the host's runners; calls and failures from the control API's
+Uptime, restarts and job runs come from the host's runners; calls and failures from the control API's
 Prometheus counters (``neko_calls``, ``neko_call_failures``, ``neko_call_timeouts``), read from
 its registry so nothing is counted twice.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,7 +15,8 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from .._host import Host
-from .._model import PluginState
+from .._model import PluginInfo, PluginState
+from .._schedule import Every, next_fire
 
 __all__ = ["plugin_stats"]
 
@@ -38,21 +40,55 @@ def _per_plugin(registry: CollectorRegistry | None) -> tuple[Counter[str], Count
     return calls, failures
 
 
+def _jobs(
+    info: PluginInfo | None, runner: object, started: float | None, now: float, wall: float
+) -> list[dict[str, Any]]:
+    """Each job's schedule, counters, and last and next run as Unix times. Trio-clock times
+    (interval jobs, last starts) are moved onto the wall clock by the current offset."""
+    states = getattr(runner, "job_states", None) or {}
+    rows = []
+    for job in info.jobs if info else ():
+        state = states.get(job.id)
+        last = getattr(state, "last_started", None)
+        if started is None:
+            upcoming = None
+        elif isinstance(job.schedule, Every):
+            upcoming = wall + ((last if last is not None else started) + job.schedule.seconds - now)
+        else:
+            upcoming = next_fire(job.schedule, after=wall)
+        rows.append(
+            {
+                "id": job.id,
+                "schedule": job.describe(),
+                "last_run": None if last is None else wall - (now - last),
+                "next_run": upcoming,
+                "runs": getattr(state, "runs", 0),
+                "failed": getattr(state, "failures", 0) + getattr(state, "timeouts", 0),
+                "skipped": getattr(state, "skipped", 0),
+            }
+        )
+    return rows
+
+
 def plugin_stats(host: Host, registry: CollectorRegistry | None) -> dict[str, dict[str, Any]]:
     """Per plugin name: ``uptime`` (seconds, ``None`` unless running), ``restarts``,
-    ``isolation``, ``calls`` and ``failures`` (through the control API)."""
-    now = trio.current_time()
+    ``isolation``, ``calls`` and ``failures`` (through the control API), and ``jobs`` (each
+    with ``schedule``, ``last_run``, ``next_run``, ``runs``, ``failed``, ``skipped``)."""
+    now, wall = trio.current_time(), time.time()
     calls, failures = _per_plugin(registry)
+    plugins = host.plugins
     stats: dict[str, dict[str, Any]] = {}
     for status in host.statuses():
         runner = host.runners.get(status.name)
         started = getattr(runner, "started_at", None)
-        running = status.state is PluginState.RUNNING and isinstance(started, float) and started
+        if status.state is not PluginState.RUNNING or not isinstance(started, float):
+            started = None
         stats[status.name] = {
-            "uptime": round(now - started, 1) if running and started is not None else None,
+            "uptime": None if started is None else round(now - started, 1),
             "restarts": status.restarts,
             "isolation": str(getattr(runner, "isolation", "in process")),
             "calls": calls[status.name],
             "failures": failures[status.name],
+            "jobs": _jobs(plugins.get(status.name), runner, started, now, wall),
         }
     return stats
