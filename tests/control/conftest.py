@@ -128,13 +128,16 @@ class ThreadedHost:
             self.ready.set()
 
     async def _main(self) -> None:
-        async with open_host(self.config, **self.options) as host:
-            async with open_control(host, home=self.config.home, listen=self.listen) as server:
-                self.host, self.server = host, server
-                self.token = trio.lowlevel.current_trio_token()
-                self.stop = trio.Event()
-                self.ready.set()
-                await self.stop.wait()
+        home = self.config.home
+        async with (
+            open_host(self.config, **self.options) as host,
+            open_control(host, home=home, listen=self.listen) as server,
+        ):
+            self.host, self.server = host, server
+            self.token = trio.lowlevel.current_trio_token()
+            self.stop = trio.Event()
+            self.ready.set()
+            await self.stop.wait()
 
     def in_trio(self, fn: Any) -> Any:
         """Run ``fn()`` on the host's trio thread and return its result."""

@@ -7,9 +7,9 @@ Budget: 150 requests on the Unix socket and 100 on the TCP listener per run (fix
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import hypothesis.strategies as st
