@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from .._errors import EntryNotFound, NekoError
+from .._errors import EntryNotFound, NekoError, PluginUnavailable
 from .._host import Host
 from .._schema import tool_definitions
 from ._live import Live
@@ -196,6 +196,9 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         error: NekoError | None = None
         try:
             result = await _until_disconnect(request, lambda: host.call(target, **arguments))
+        except PluginUnavailable as exc:
+            error = _explain(exc)
+            raise error from exc
         except NekoError as exc:
             error = exc
             raise
@@ -220,6 +223,9 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             first = await items.__anext__()
         except StopAsyncIteration:
             first = _NOTHING
+        except PluginUnavailable as exc:
+            await items.aclose()
+            raise _explain(exc) from exc
         except NekoError:
             await items.aclose()
             raise
@@ -271,6 +277,17 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
 
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    def _explain(exc: PluginUnavailable) -> PluginUnavailable:
+        """Say so when the plugin is unavailable because the user disabled it."""
+        if exc.plugin not in live.disabled:
+            return exc
+        return PluginUnavailable(
+            exc.plugin,
+            f"is disabled; enable it with `neko enable {exc.plugin}` "
+            f"(POST /v1/plugins/{exc.plugin}/enable)",
+            phase=exc.phase,
+        )
 
     async def neko_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NekoError)

@@ -58,6 +58,52 @@ def running_host(*, local: bool = False, home: Path | None = None) -> ControlCli
     return client
 
 
+def remote_rows(client: ControlClient, keep: frozenset[str] | None) -> list[dict[str, Any]]:
+    """``neko list`` from the running host: its records, only ``keep`` if given.
+
+    Raises:
+        click.BadParameter: a ``keep`` name the host does not know.
+    """
+    rows = client.plugins()
+    if keep is None:
+        return rows
+    unknown = sorted(keep - {row["name"] for row in rows})
+    if unknown:
+        known = ", ".join(row["name"] for row in rows) or "none"
+        raise click.BadParameter(
+            f"the running host has no plugin {', '.join(map(repr, unknown))} (known: {known})",
+            param_hint="'--only'",
+        )
+    return [row for row in rows if row["name"] in keep]
+
+
+def remote_tools(client: ControlClient, keep: frozenset[str] | None) -> list[dict[str, Any]]:
+    """``neko schema`` from the running host, only ``keep``'s entries if given."""
+    tools = client.schema()
+    if keep is None:
+        return tools
+    remote_rows(client, keep)  # unknown names: a usage error, as for list
+    return [t for t in tools if t["function"]["name"].partition("__")[0] in keep]
+
+
+def remote_entry(client: ControlClient, target: str) -> tuple[bool, dict[str, Any]]:
+    """``(streams, properties)`` of entry ``target`` on the running host: whether it is a
+    generator entry, and its parameters' schemas (to read ``key=value`` pairs by type).
+
+    Raises:
+        NekoError: as the host raises it (unknown plugin, ...); an unknown entry is left for
+            the call itself to report.
+    """
+    plugin, dot, entry = target.partition(".")
+    if not dot:
+        plugin, _, entry = target.partition("__")
+    spec = next((e for e in client.plugin(plugin)["entries"] if e["id"] == entry), None)
+    if spec is None:
+        return False, {}
+    streams = spec["kind"] in ("sync-generator", "async-generator")
+    return streams, dict(spec["parameters"].get("properties", {}))
+
+
 def _require_host() -> ControlClient:
     home = _home()
     client = running_host(home=home)

@@ -34,6 +34,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Request bodies (call arguments) above this size are refused with 413.
 DEFAULT_MAX_BODY = 1 << 20
+#: How much of a refused body is read and dropped before answering (past it: a reset).
+DRAIN_LIMIT = 64 << 20
 
 
 def local_hosts(host: str, port: int) -> frozenset[str]:
@@ -116,6 +118,7 @@ class Guard:
                     extra=[(b"www-authenticate", b'Bearer realm="nekohooks"')],
                 )
                 return
+        body = _Body(receive, policy.max_body)
         length = headers.get(b"content-length")
         if length is not None:
             try:
@@ -124,9 +127,16 @@ class Guard:
                 await _refuse(send, 400, "BadRequest", "Content-Length is not a number")
                 return
             if size > policy.max_body:
-                await _refuse(send, 413, "BodyTooLarge", _too_large(policy.max_body))
+                await body.drain()
+                await _refuse(send, 413, "BodyTooLarge", body.too_large)
                 return
-        await self.app(scope, _limited(receive, policy.max_body), send)
+
+        async def send_after_body(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await body.drain()  # answering before the body is read gets it reset
+            await send(message)
+
+        await self.app(scope, body.receive, send_after_body)
 
 
 def _by_session(policy: GuardPolicy, scope: Scope, headers: dict[bytes, bytes]) -> bool:
@@ -136,23 +146,40 @@ def _by_session(policy: GuardPolicy, scope: Scope, headers: dict[bytes, bytes]) 
     return policy.session(scope["method"], scope["path"], text)
 
 
-def _too_large(limit: int) -> str:
-    return f"request body larger than {limit} bytes"
+class _Body:
+    """The request body as the app reads it: counted against the limit, and drained before
+    any response starts (a client still sending a body the app did not read would get a
+    connection reset instead of the answer)."""
 
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.seen = 0
+        self.done = False
+        self.too_large = f"request body larger than {limit} bytes"
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    seen = 0
-
-    async def receive_limited() -> Message:
-        nonlocal seen
-        message = await receive()
+    async def receive(self) -> Message:
+        if self.done:  # the body is read: what is left to wait for is the disconnect
+            return await self._receive()
+        message = await self._receive()
         if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(413, _too_large(limit))
+            self.seen += len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+            if self.seen > self.limit:
+                await self.drain()
+                raise BodyTooLarge(413, self.too_large)
         return message
 
-    return receive_limited
+    async def drain(self) -> None:
+        """Read and drop the rest of the body (up to :data:`DRAIN_LIMIT` bytes)."""
+        drained = 0
+        while not self.done and drained < DRAIN_LIMIT:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                self.done = True  # disconnected
+                return
+            drained += len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
 
 
 def _same_origin(origin: str, hosts: frozenset[str]) -> bool:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import trio
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
-from nekohooks.control import open_control
+from nekohooks.control import ControlServer, open_control
 
 
 class Probe(NekoPluginBase):
@@ -97,3 +99,53 @@ async def api(served) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://localhost", timeout=10
     ) as client:
         yield client
+
+
+class ThreadedHost:
+    """A host serving its control API in a thread of its own, as ``neko run`` would be in its
+    process; for sync tests (hypothesis rules, sync clients). ``close()`` stops it."""
+
+    host: Any
+    server: ControlServer
+
+    def __init__(self, config: HostConfig, **options: Any) -> None:
+        self.config = config
+        self.listen = options.pop("listen", None)
+        self.options = options
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="test-host", daemon=True)
+        self.thread.start()
+        assert self.ready.wait(60), "the host did not start"
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            trio.run(self._main)
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        home = self.config.home
+        async with (
+            open_host(self.config, **self.options) as host,
+            open_control(host, home=home, listen=self.listen) as server,
+        ):
+            self.host, self.server = host, server
+            self.token = trio.lowlevel.current_trio_token()
+            self.stop = trio.Event()
+            self.ready.set()
+            await self.stop.wait()
+
+    def in_trio(self, fn: Any) -> Any:
+        """Run ``fn()`` on the host's trio thread and return its result."""
+        return trio.from_thread.run_sync(fn, trio_token=self.token)
+
+    def close(self) -> None:
+        self.in_trio(self.stop.set)
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        if self.error is not None:
+            raise self.error
