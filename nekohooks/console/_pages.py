@@ -23,7 +23,7 @@ import attrs
 import trio
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .._host import Host
@@ -67,6 +67,13 @@ _COMMON_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+_LOGGED_IN = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+    "<meta http-equiv='refresh' content='0; url=/'><title>nekohooks console</title></head>"
+    "<body><p>Logged in. <a href='/'>Open the console</a>.</p></body></html>"
+)
 
 
 def _headers(csp: str = _PAGE_CSP) -> dict[str, str]:
@@ -175,7 +182,10 @@ class Console:
             return _refusal(
                 403, "Login link refused", "This login link is unknown, used or expired."
             )
-        response = RedirectResponse("/", status_code=303, headers=_headers())
+        # A page that moves on by itself, not a redirect: a redirect would stay part of the
+        # navigation that opened the link, and if that came from another site, the browser
+        # would withhold the new SameSite=Strict cookie from it.
+        response = HTMLResponse(_LOGGED_IN, headers=_headers("default-src 'none'"))
         response.headers["Set-Cookie"] = self.auth.set_cookie_header(session)
         return response
 
