@@ -372,7 +372,7 @@ async function pluginPage(name) {
   const logs = el("ol", { class: "lines", "aria-label": "Recent log lines" });
   const messages = el("ol", { class: "lines", "aria-label": "Recent messages" });
   const config = el("pre", { "aria-label": "plugin.toml" });
-  const entries = el("div", { class: "grid" }, (p.entries || []).map((entry) => entryCard(name, entry)));
+  const entries = el("div", { class: "grid" }, (p.entries || []).map((entry) => entryCard(name, entry, () => refresh(name))));
 
   function renderHead(record) {
     const active = document.activeElement;
@@ -558,7 +558,7 @@ function makeField(prop, spec, required) {
   return { prop, wrap, input, check };
 }
 
-function entryCard(plugin, entry) {
+function entryCard(plugin, entry, onCalled) {
   const schema = entry.parameters || entry.input_schema || {};
   const properties = schema.properties || {};
   const required = new Set(schema.required || []);
@@ -602,6 +602,7 @@ function entryCard(plugin, entry) {
         result.append(el("pre", { "data-error": "", text: `${err.type}: ${err.message}` }));
       } finally {
         submit.disabled = false;
+        onCalled();  // the plugin's call figures changed
       }
     },
   }, fields.map((f) => f.wrap), submit);
