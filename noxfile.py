@@ -14,8 +14,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    """ruff, and the import layers of ``[tool.importlinter]`` in pyproject.toml."""
+    session.install("ruff", "import-linter", "-e", ".")
     session.run("ruff", "check", "nekohooks", "tests")
+    session.run("ruff", "format", "--check", "nekohooks", "tests")
+    session.run("lint-imports")
 
 
 @nox.session

@@ -23,7 +23,7 @@ NEKO = str(Path(sys.executable).with_name("neko"))
 CLASS_PLUGIN = '''\
 """Generated benchmark plugin {name} (class style)."""
 
-from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
+from nekohooks import neko_plugin, NekoPluginBase, plugin_entry
 
 
 @neko_plugin

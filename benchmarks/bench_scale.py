@@ -243,7 +243,7 @@ import os
 
 import trio
 
-from nekohooks import NekoPluginBase, neko_plugin
+from nekohooks import neko_plugin, NekoPluginBase
 
 
 @neko_plugin

@@ -1,92 +1,41 @@
 """nekohooks: plugins as packages, pluggy hooks, a trio runner.
 
-The public API is exactly what this module names in ``__all__``.
+The public API is what this module names in ``__all__``, plus the public submodules:
+:mod:`nekohooks.errors` (the error tree), :mod:`nekohooks.records` (the frozen records and
+enums hosts read), :mod:`nekohooks.hookspecs` (the raw pluggy hooks), :mod:`nekohooks.discovery`
+(the entry-point scan) and :mod:`nekohooks.testing` (the contract kit, ``nekohooks[testing]``).
+Everything in a ``_module`` is private.
 """
-
-__version__ = "0.1.0"
 
 from ._api import NekoPluginBase, lifecycle, neko_plugin, periodic, plugin_entry, timer_interval
 from ._config import HostConfig, Limits, RestartPolicy, load_config
 from ._context import PluginContext, PluginTasks
-from ._discovery import ENTRY_POINT_GROUP, Candidate, PluginFilter, scan
-from ._errors import (
-    ConfigError,
-    ContextError,
-    DownloadError,
-    DownloadTooLarge,
-    EntryError,
-    EntryFailed,
-    EntryNotFound,
-    EntryTimeout,
-    InvalidArguments,
-    NekoError,
-    PluginError,
-    PluginLoadError,
-    PluginUnavailable,
-    StoreError,
-    UnsafePath,
-)
-from ._host import Host, open_host, serve
-from ._model import (
-    EntryCall,
-    EntryKind,
-    EntrySpec,
-    JobSpec,
-    LoadFailure,
-    LoopBlock,
-    PluginInfo,
-    PluginState,
-    PluginStatus,
-)
-from ._net import is_transient, retry
+from ._errors import NekoError
+from ._host import Host, open_host
+from ._net import retry
+from ._process import serve
+from ._public import publish
 from ._schedule import Cron, Every, daily
 from ._schema import tool_definitions
 from ._store import PluginStore
-from .hookspecs import hookimpl, hookspec
+from ._version import __version__
+from .hookspecs import hookimpl
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
-    "Candidate",
-    "ConfigError",
-    "ContextError",
     "Cron",
-    "DownloadError",
-    "DownloadTooLarge",
-    "EntryCall",
-    "EntryError",
-    "EntryFailed",
-    "EntryKind",
-    "EntryNotFound",
-    "EntrySpec",
-    "EntryTimeout",
     "Every",
     "Host",
     "HostConfig",
-    "InvalidArguments",
-    "JobSpec",
     "Limits",
-    "LoadFailure",
-    "LoopBlock",
     "NekoError",
     "NekoPluginBase",
     "PluginContext",
-    "PluginError",
-    "PluginFilter",
-    "PluginInfo",
-    "PluginLoadError",
-    "PluginState",
-    "PluginStatus",
     "PluginStore",
     "PluginTasks",
-    "PluginUnavailable",
     "RestartPolicy",
-    "StoreError",
-    "UnsafePath",
     "__version__",
     "daily",
     "hookimpl",
-    "hookspec",
-    "is_transient",
     "lifecycle",
     "load_config",
     "neko_plugin",
@@ -94,8 +43,9 @@ __all__ = [
     "periodic",
     "plugin_entry",
     "retry",
-    "scan",
     "serve",
     "timer_interval",
     "tool_definitions",
 ]
+
+publish(__name__, globals(), __all__)

@@ -1,11 +1,12 @@
-"""Host configuration: limits, restart policy, plugin filters and where plugins keep their files.
+"""Host configuration: the one place that reads ``neko.toml`` and the ``NEKO_*`` environment.
 
 Everything is an explicit frozen value with a documented default. :func:`load_config` reads an
 optional ``neko.toml`` and the environment:
 
 ===========================  ==============================================================
 ``NEKO_HOME``                the nekohooks home (default: the platform's user data folder)
-``NEKO_CONFIG``              the host config file (default: ``$NEKO_HOME/neko.toml``)
+``NEKO_CONFIG``              the host config file (default: ``$NEKO_HOME/neko.toml``); a file
+                             named here must exist
 ``NEKO_LOAD_PLUGINS``        comma-separated plugin names: load only these
 ``NEKO_DISABLE_PLUGINS``     comma-separated plugin names: never import these
 ===========================  ==============================================================
@@ -22,34 +23,54 @@ optional ``neko.toml`` and the environment:
     terminate_grace = 5
     shutdown_timeout = 30
     block_threshold = 1.0
+    worker_threads = 8
 
     [restart]
     max_restarts = 5
     window = 300
     initial_backoff = 1
     max_backoff = 60
+    jitter = 0.25
+
+Every error names the file and the key (``[limits] entry_timeout``); an unknown table or key is a
+warning with the nearest known name, kept in :attr:`HostConfig.warnings` and logged.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import platformdirs
 
-from ._discovery import PluginFilter
 from ._errors import ConfigError
 
-__all__ = ["HostConfig", "Limits", "RestartPolicy", "default_home", "load_config"]
+__all__ = [
+    "HostConfig",
+    "Limits",
+    "PluginFilter",
+    "RestartPolicy",
+    "default_home",
+    "load_config",
+]
+
+log = logging.getLogger("nekohooks.config")
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
 
 
 @attrs.frozen
@@ -62,7 +83,7 @@ class Limits:
     shutdown_timeout: float = attrs.field(default=30.0, validator=_positive)
     block_threshold: float = attrs.field(default=1.0, validator=_positive)
     """How long plugin code may hold the trio loop before the watchdog reports it."""
-    worker_threads: int = 8
+    worker_threads: int = attrs.field(default=8, validator=_positive)
     """Worker threads per plugin for sync entries and hooks (one plugin cannot starve others)."""
 
 
@@ -76,11 +97,29 @@ class RestartPolicy:
     A run that stayed up for ``window`` seconds resets the count.
     """
 
-    max_restarts: int = 5
+    max_restarts: int = attrs.field(default=5, validator=_non_negative)
     window: float = attrs.field(default=300.0, validator=_positive)
     initial_backoff: float = attrs.field(default=1.0, validator=_positive)
     max_backoff: float = attrs.field(default=60.0, validator=_positive)
-    jitter: float = 0.25
+    jitter: float = attrs.field(default=0.25, validator=_non_negative)
+
+
+@attrs.frozen
+class PluginFilter:
+    """Which plugins may load: ``allow`` (``None`` = all) minus ``deny``; deny always wins."""
+
+    allow: frozenset[str] | None = None
+    deny: frozenset[str] = frozenset()
+
+    def permits(self, name: str) -> bool:
+        """True if plugin ``name`` may be imported."""
+        if name in self.deny:
+            return False
+        return self.allow is None or name in self.allow
+
+    def named(self) -> frozenset[str]:
+        """Every plugin name the filter mentions (to check them against what is installed)."""
+        return (self.allow or frozenset()) | self.deny
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -98,13 +137,73 @@ class HostConfig:
     plugin_filter: PluginFilter = attrs.field(factory=PluginFilter)
     limits: Limits = attrs.field(factory=Limits)
     restart: RestartPolicy = attrs.field(factory=RestartPolicy)
+    source: Path | None = attrs.field(default=None, eq=False)
+    """The ``neko.toml`` this was read from, if one was."""
+    warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
+    """Problems in the file that did not stop it from loading (unknown tables and keys)."""
 
 
-def _section(data: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
-    section = data.get(name, {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"[{name}] must be a table", path=path)
-    return section
+def _split(text: str) -> set[str]:
+    return {part.strip() for part in text.split(",") if part.strip()}
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Reader:
+    """Reads one parsed ``neko.toml``, naming the file and key in every problem."""
+
+    SECTIONS = ("plugins", "limits", "restart")
+
+    def __init__(self, data: Mapping[str, Any], path: Path) -> None:
+        self.data, self.path = data, path
+        self.warnings: list[str] = []
+        for name in data:
+            if name not in self.SECTIONS:
+                self._warn(f"unknown table [{name}]{_suggest(name, self.SECTIONS)}")
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(f"{self.path}: {text}")
+
+    def section(self, name: str, known: Iterable[str]) -> dict[str, Any]:
+        section = self.data.get(name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"[{name}] must be a table", path=self.path)
+        known = list(known)
+        for key in section:
+            if key not in known and not isinstance(section[key], dict):
+                self._warn(f"unknown key [{name}] {key}{_suggest(key, known)}")
+        return section
+
+    def record(self, name: str, cls: type[Any]) -> Any:
+        fields = {f.name: f for f in attrs.fields(cls)}
+        values = {}
+        for key, value in self.section(name, fields).items():
+            field = fields.get(key)
+            if field is None:
+                continue
+            wanted = int if field.type in (int, "int") else float
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"[{name}] {key} must be a number, got {value!r}", path=self.path)
+            if wanted is int and not isinstance(value, int):
+                raise ConfigError(
+                    f"[{name}] {key} must be a whole number, got {value!r}", path=self.path
+                )
+            values[key] = value
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ConfigError(f"[{name}] {exc}", path=self.path) from exc
+
+    def names(self, section: Mapping[str, Any], key: str) -> list[str] | None:
+        value = section.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(f"[plugins] {key} must be a list of names", path=self.path)
+        return value
 
 
 def load_config(
@@ -112,34 +211,51 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> HostConfig:
-    """Build a :class:`HostConfig` from ``neko.toml`` (if it exists) and the environment.
+    """Build a :class:`HostConfig` from ``neko.toml`` and the environment.
 
-    Raises :class:`ConfigError` naming the file and the problem if it is corrupt or invalid.
+    Args:
+        path: the config file (default: ``$NEKO_CONFIG``, else ``$NEKO_HOME/neko.toml``).
+        environ: the environment to read (default: ``os.environ``).
+
+    Raises:
+        ConfigError: the file is unreadable or invalid (naming the file and the key), or a file
+            given by ``path`` or ``$NEKO_CONFIG`` does not exist. A missing default
+            ``$NEKO_HOME/neko.toml`` is fine: every value has a default.
     """
-    env = dict(os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
     home = default_home(env)
     config_env = env.get("NEKO_CONFIG", "").strip()
-    path = path or (Path(config_env) if config_env else home / "neko.toml")
+    explicit = path is not None or bool(config_env)
+    path = path or (Path(config_env).expanduser() if config_env else home / "neko.toml")
     data: dict[str, Any] = {}
-    if path.exists():
+    source: Path | None = None
+    if path.is_file() or explicit:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        except FileNotFoundError:
+            raise ConfigError("the host config file does not exist", path=path) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, RecursionError) as exc:
             raise ConfigError(f"cannot read host config: {exc}", path=path) from exc
-    try:
-        plugins = _section(data, "plugins", path)
-        allow = plugins.get("allow")
-        deny = plugins.get("deny", [])
-        for key, value in (("allow", allow), ("deny", deny)):
-            if value is not None and not (
-                isinstance(value, list) and all(isinstance(v, str) for v in value)
-            ):
-                raise ConfigError(f"[plugins] {key} must be a list of names", path=path)
-        return HostConfig(
-            home=home,
-            plugin_filter=PluginFilter.from_env(allow, deny, environ=env),
-            limits=Limits(**_section(data, "limits", path)),
-            restart=RestartPolicy(**_section(data, "restart", path)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid host config: {exc}", path=path) from exc
+        source = path
+    reader = _Reader(data, path)
+    plugins = reader.section("plugins", ("allow", "deny"))
+    allow = reader.names(plugins, "allow")
+    deny = reader.names(plugins, "deny") or []
+    allowed = set(allow) if allow is not None else None
+    if env.get("NEKO_LOAD_PLUGINS", "").strip():
+        from_env = _split(env["NEKO_LOAD_PLUGINS"])
+        allowed = from_env if allowed is None else allowed & from_env
+    denied = set(deny) | _split(env.get("NEKO_DISABLE_PLUGINS", ""))
+    config = HostConfig(
+        home=home,
+        plugin_filter=PluginFilter(
+            frozenset(allowed) if allowed is not None else None, frozenset(denied)
+        ),
+        limits=reader.record("limits", Limits),
+        restart=reader.record("restart", RestartPolicy),
+        source=source,
+        warnings=tuple(reader.warnings),
+    )
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    return config

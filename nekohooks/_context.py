@@ -181,6 +181,11 @@ class PluginContext:
             self._store = PluginStore(self.home / "store.sqlite3", plugin=self.name)
         return self._store
 
+    @property
+    def opened(self) -> tuple[httpx.AsyncClient | PluginStore, ...]:
+        """The HTTP client and store this context has opened so far (for leak checks)."""
+        return tuple(r for r in (self._http, self._store) if r is not None)
+
     def path(self, name: str) -> Path:
         """A path for ``name`` inside :attr:`data_dir`; raises ``UnsafePath`` if it would escape."""
         return safe_path(self.data_dir, name, plugin=self.name)

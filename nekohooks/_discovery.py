@@ -15,7 +15,6 @@ next plugin is tried; pluggy's ``load_setuptools_entrypoints`` would stop at the
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable
@@ -26,13 +25,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ._errors import PluginLoadError
+from ._config import PluginFilter
+from ._errors import PLUGIN_FAULTS, Phase, PluginLoadError
 from ._model import LoadFailure
 from ._registry import Registry
 
-__all__ = ["ENTRY_POINT_GROUP", "Candidate", "PluginFilter", "load_plugins", "scan"]
+__all__ = ["ENTRY_POINT_GROUP", "Candidate", "load_plugins", "scan"]
 
 ENTRY_POINT_GROUP = "neko.plugins"
+_EVERY_PLUGIN = PluginFilter()
 
 log = logging.getLogger("nekohooks.discovery")
 
@@ -63,40 +64,6 @@ class Candidate:
             if not req.specifier.contains(Version(version), prereleases=True):
                 return f"requires nekohooks{req.specifier}, this is nekohooks {version}"
         return None
-
-
-@attrs.frozen
-class PluginFilter:
-    """Which plugins may load: ``allow`` (``None`` = all) minus ``deny``; deny always wins."""
-
-    allow: frozenset[str] | None = None
-    deny: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_env(
-        cls,
-        allow: Iterable[str] | None = None,
-        deny: Iterable[str] = (),
-        environ: os._Environ[str] | dict[str, str] | None = None,
-    ) -> PluginFilter:
-        """Combine configured lists with ``NEKO_LOAD_PLUGINS`` / ``NEKO_DISABLE_PLUGINS``."""
-        env = os.environ if environ is None else environ
-        allowed = set(allow) if allow is not None else None
-        if env.get("NEKO_LOAD_PLUGINS", "").strip():
-            from_env = _split(env["NEKO_LOAD_PLUGINS"])
-            allowed = from_env if allowed is None else allowed & from_env
-        denied = set(deny) | _split(env.get("NEKO_DISABLE_PLUGINS", ""))
-        return cls(frozenset(allowed) if allowed is not None else None, frozenset(denied))
-
-    def permits(self, name: str) -> bool:
-        """True if plugin ``name`` may be imported."""
-        if name in self.deny:
-            return False
-        return self.allow is None or name in self.allow
-
-
-def _split(text: str) -> set[str]:
-    return {part.strip() for part in text.split(",") if part.strip()}
 
 
 def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
@@ -146,7 +113,7 @@ def load_plugins(
     registry: Registry,
     candidates: Iterable[Candidate],
     *,
-    plugin_filter: PluginFilter = PluginFilter(),
+    plugin_filter: PluginFilter = _EVERY_PLUGIN,
     version: str,
     import_timeout: float | None = None,
 ) -> None:
@@ -164,17 +131,17 @@ def load_plugins(
             _record(
                 registry,
                 cand,
-                "register",
+                Phase.REGISTER,
                 f"duplicate plugin name: already provided by {claimed[cand.name]}",
             )
         elif (problem := cand.supports(version)) is not None:
-            _record(registry, cand, "version", problem)
+            _record(registry, cand, Phase.VERSION, problem)
         else:
             claimed[cand.name] = cand.distribution
             permitted.append(cand)
     for cand, (obj, error) in zip(permitted, _import_all(permitted, import_timeout), strict=True):
         if error is not None:
-            _record(registry, cand, "import", f"{type(error).__name__}: {error}")
+            _record(registry, cand, Phase.IMPORT, f"{type(error).__name__}: {error}")
             continue
         try:
             registry.add(
@@ -185,10 +152,10 @@ def load_plugins(
                 version=cand.version,
             )
         except PluginLoadError as exc:
-            _record(registry, cand, exc.phase or "register", exc.detail)
+            _record(registry, cand, exc.phase or Phase.REGISTER, exc.detail)
 
 
-def _record(registry: Registry, cand: Candidate, phase: str, error: str) -> None:
+def _record(registry: Registry, cand: Candidate, phase: Phase, error: str) -> None:
     registry.failures.append(
         LoadFailure(cand.name, cand.value, cand.distribution, cand.version, phase, error)
     )
@@ -222,10 +189,16 @@ def _import_all(candidates: list[Candidate], timeout: float | None) -> list[Impo
     return results
 
 
-def _import_one(cand: Candidate) -> Imported:
+def _import_one(cand: Candidate, *, on_worker: bool = False) -> Imported:
+    """Import one entry point. On the worker thread a ``KeyboardInterrupt`` is the plugin's
+    own doing (signals reach only the main thread), so it is recorded like any fault; on the
+    calling thread it may be a real Ctrl-C, and propagates."""
+    faults: tuple[type[BaseException], ...] = (
+        (*PLUGIN_FAULTS, KeyboardInterrupt) if on_worker else PLUGIN_FAULTS
+    )
     try:
         return cand.entry_point.load(), None
-    except BaseException as exc:  # a plugin's import may raise anything, SystemExit included
+    except faults as exc:
         return None, exc
 
 
@@ -244,7 +217,7 @@ class _ImportWorker(threading.Thread):
             if self.abandoned.is_set():
                 return
             self.current = i
-            outcome = _import_one(self.candidates[i])
+            outcome = _import_one(self.candidates[i], on_worker=True)
             if self.abandoned.is_set():  # too late: this slot was given up on
                 return
             self.results[i] = outcome

@@ -18,13 +18,20 @@
         │   └── DownloadTooLarge    the body exceeded the size limit; nothing was kept
         └── StoreError              the plugin's persistent store failed
 
-Every error names the plugin it concerns, and where it applies the entry and the phase
-(``import``, ``register``, ``startup``, ``entry``, ``periodic``, ``task``, ``terminate``).
+Every error names the plugin it concerns, and where it applies the entry and the
+:class:`Phase` of the plugin's life in which it happened.
+
+Only :data:`PLUGIN_FAULTS` (``Exception`` and ``SystemExit``) raised by plugin code count as the
+plugin's fault. ``KeyboardInterrupt`` is never one: a real Ctrl-C (or the SIGTERM that ``neko run``
+turns into one) always reaches the host, and ``trio.Cancelled`` always passes through.
 """
 
 from __future__ import annotations
 
+import enum
+
 __all__ = [
+    "PLUGIN_FAULTS",
     "ConfigError",
     "ContextError",
     "DownloadError",
@@ -35,12 +42,49 @@ __all__ = [
     "EntryTimeout",
     "InvalidArguments",
     "NekoError",
+    "Phase",
     "PluginError",
     "PluginLoadError",
     "PluginUnavailable",
     "StoreError",
     "UnsafePath",
 ]
+
+
+class Phase(enum.StrEnum):
+    """The step of a plugin's life in which something happened (errors, failures, status).
+
+    A ``StrEnum``: each member equals its value, so ``Phase.STARTUP == "startup"``.
+    """
+
+    VERSION = "version"
+    """discovery: the distribution's requirement on nekohooks excludes this version"""
+    IMPORT = "import"
+    """discovery: importing the entry point raised or hung"""
+    REGISTER = "register"
+    """registration with pluggy failed (a duplicate name, a bad hookimpl)"""
+    VALIDATE = "validate"
+    """the plugin's name, entries, jobs or schemas are invalid"""
+    CONFIG = "config"
+    """the plugin's home or ``plugin.toml`` could not be prepared or read"""
+    STARTUP = "startup"
+    """construction or a startup hook raised or timed out"""
+    ENTRY = "entry"
+    """an entry call"""
+    PERIODIC = "periodic"
+    """a periodic job's run"""
+    TASK = "task"
+    """a background task the plugin started"""
+    TERMINATE = "terminate"
+    """a terminate hook raised or overran its grace period"""
+    EVENT_LOOP = "event-loop"
+    """plugin code held the trio loop past the block threshold"""
+
+
+#: What plugin code may raise that the host contains and reports as the plugin's fault.
+#: ``KeyboardInterrupt`` is deliberately absent (a real Ctrl-C must stop the host), and so is
+#: ``trio.Cancelled`` (a ``BaseException``).
+PLUGIN_FAULTS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
 class NekoError(Exception):
@@ -61,7 +105,7 @@ class ConfigError(NekoError):
 class PluginError(NekoError):
     """An error that concerns one plugin, named by its entry-point name in ``.plugin``."""
 
-    def __init__(self, plugin: str, message: str, *, phase: str | None = None) -> None:
+    def __init__(self, plugin: str, message: str, *, phase: Phase | None = None) -> None:
         super().__init__(f"plugin {plugin!r}: {message}")
         self.plugin = plugin
         self.phase = phase
@@ -83,7 +127,9 @@ class EntryNotFound(PluginError):
 class EntryError(PluginError):
     """One entry call went wrong; ``.entry`` is the entry id."""
 
-    def __init__(self, plugin: str, entry: str, message: str, *, phase: str = "entry") -> None:
+    def __init__(
+        self, plugin: str, entry: str, message: str, *, phase: Phase = Phase.ENTRY
+    ) -> None:
         super().__init__(plugin, f"entry {entry!r}: {message}", phase=phase)
         self.entry = entry
         self.detail = message
@@ -103,7 +149,9 @@ class InvalidArguments(EntryError):
 class EntryTimeout(EntryError):
     """The call ran longer than its timeout (``.timeout`` seconds) and was cancelled."""
 
-    def __init__(self, plugin: str, entry: str, timeout: float, *, phase: str = "entry") -> None:
+    def __init__(
+        self, plugin: str, entry: str, timeout: float, *, phase: Phase = Phase.ENTRY
+    ) -> None:
         super().__init__(plugin, entry, f"timed out after {timeout:g}s", phase=phase)
         self.timeout = timeout
 

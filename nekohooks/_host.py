@@ -1,10 +1,13 @@
-"""The trio host: load plugins, start them concurrently, serve entry calls, shut down cleanly.
+"""The trio host: a table of plugin runners, the call path, the event stream, and shutdown.
 
 ``async with open_host() as host:`` discovers and registers plugins, starts every plugin's
 supervisor in the host's nursery, waits until each has made its first start attempt, and
 yields. On exit (normal, error or cancel) it stops the plugins in reverse start order; each
 terminate is shielded and bounded by ``terminate_grace``, the whole shutdown by
 ``shutdown_timeout``, and whatever is left is cancelled. No task outlives the block.
+
+While the block runs, plugins can be added, stopped, started again and removed one at a time
+(:meth:`Host.add_plugin` and friends); no other plugin is touched.
 
 The call path (``Host.call``) is kept short on purpose; it is what the benchmarks measure:
 look up → check the plugin runs → validate → (wrappers) → the runner's guarded invoke.
@@ -13,30 +16,25 @@ look up → check the plugin runs → validate → (wrappers) → the runner's g
 from __future__ import annotations
 
 import collections
-import inspect
+import contextlib
 import logging
-import os
 import random
-import signal
-import sys
-import threading
 import time
-import types
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
-from . import __version__
+from ._address import Address, parse_address
 from ._config import HostConfig
-from ._context import PluginContext
+from ._delivery import MessageSink, deliver_message, log_message
 from ._discovery import load_plugins, scan
 from ._errors import EntryNotFound, PluginUnavailable
+from ._events import EventKind, EventStream
 from ._model import (
     EntryCall,
     EntrySpec,
-    JobSpec,
     LoadFailure,
     LoopBlock,
     PluginInfo,
@@ -45,51 +43,29 @@ from ._model import (
 )
 from ._registry import LoadedPlugin, Registry
 from ._runner import PluginRunner
-from ._schema import ArgumentValidator
-from ._watchdog import LoopWatchdog
+from ._runtime import Runner, RunnerEnv
+from ._table import EntryRow, PluginTable
+from ._version import __version__
+from ._watchdog import LoopWatchdog, code_owners
 from .hookspecs import hookimpl
 
-__all__ = ["Host", "MessageSink", "open_host", "serve"]
+__all__ = ["Host", "open_host"]
 
 log = logging.getLogger("nekohooks.host")
-message_log = logging.getLogger("nekohooks.messages")
-
-MessageSink = Callable[[str, str, Any], Any]
-
-
-def log_message(plugin: str, target: str, message: Any) -> None:
-    """The default message sink: log the message (``neko run`` shows the log on stdout)."""
-    message_log.info("[%s → %s] %s", plugin, target, message)
-
-
-class _Entry:
-    """The host's table row for one entry: the spec, its runner and its validator."""
-
-    __slots__ = ("check", "runner", "spec")
-
-    def __init__(self, spec: EntrySpec, runner: PluginRunner) -> None:
-        self.spec = spec
-        self.runner = runner
-        schema = spec.input_schema
-        self.check: Callable[[Mapping[str, Any]], None] | None = None
-        if schema.get("required") or schema.get("properties"):
-            self.check = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
-        elif schema.get("additionalProperties") is False:  # takes no arguments
-            validate = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
-            # the no-argument hot path: an empty call needs no validation
-            self.check = lambda arguments: validate(arguments) if arguments else None
 
 
 class _CoreHooks:
     """The host's own implementation of ``neko_entry_call``: the innermost, real call."""
 
-    def __init__(self, host: Host) -> None:
-        self._host = host
+    def __init__(self, table: PluginTable) -> None:
+        self._table = table
 
     @hookimpl
     def neko_entry_call(self, call: EntryCall) -> Callable[[], Any]:
-        entry = self._host._entries[f"{call.plugin}.{call.entry}"]
-        return lambda: entry.runner.call(entry.spec, call.arguments)
+        row = self._table.row(f"{call.plugin}.{call.entry}")
+        if row is None:  # removed between Host.call's look-up and this wrapper's turn
+            raise EntryNotFound(call.plugin, f"no entry {call.entry!r}")
+        return lambda: row.runner.call(row.spec, call.arguments)
 
 
 class Host:
@@ -106,25 +82,32 @@ class Host:
     ) -> None:
         self.config = config
         self.registry = registry
-        self.wall_clock = wall_clock
-        self.message_sink = message_sink
-        self.rng = rng
-        self.runners: dict[str, PluginRunner] = {
-            name: PluginRunner(loaded, self) for name, loaded in registry.plugins.items()
-        }
-        self._entries: dict[str, _Entry] = {}
-        for name, spec in registry.entries():
-            entry = _Entry(spec, self.runners[name])
-            self._entries[f"{name}.{spec.id}"] = entry
-            self._entries[f"{name}__{spec.id}"] = entry  # the LLM tool name form
-        registry.pm.register(_CoreHooks(self), name="nekohooks.core")
+        self.events = EventStream(wall_clock)
+        """Every state change, job run, restart, fault, loop block and message; subscribe."""
+        self.loop_blocks: collections.deque[LoopBlock] = collections.deque(maxlen=100)
+        """The latest reports of the loop watchdog (at most 100), oldest first."""
+        self._message_sink = message_sink
+        self._env = RunnerEnv(
+            limits=config.limits,
+            restart=config.restart,
+            home=config.home,
+            rng=rng,
+            wall_clock=wall_clock,
+            deliver=self.deliver,
+            emit=self.events.emit,
+        )
+        self._table = PluginTable()
+        for loaded in registry.plugins.values():
+            self._table.put(self._runner_for(loaded), loaded.info.entries)
+        registry.pm.register(_CoreHooks(self._table), name="nekohooks.core")
         self._intercepted = any(
             impl.wrapper or impl.hookwrapper
             for impl in registry.pm.hook.neko_entry_call.get_hookimpls()
         )
-        self._code_owner = _code_owners(registry.plugins.values())
-        self.loop_blocks: collections.deque[LoopBlock] = collections.deque(maxlen=100)
-        """The latest reports of the loop watchdog (at most 100), oldest first."""
+        self._nursery: trio.Nursery | None = None
+
+    def _runner_for(self, loaded: LoadedPlugin) -> Runner:
+        return PluginRunner(loaded, self._env)
 
     # ---- what is here ---------------------------------------------------------------------
 
@@ -134,13 +117,22 @@ class Host:
         return {name: p.info for name, p in self.registry.plugins.items()}
 
     @property
+    def runners(self) -> Mapping[str, Runner]:
+        """Each loaded plugin's runner, by name (read-only view; see :meth:`add_plugin`)."""
+        return self._table.runners
+
+    @property
     def failures(self) -> list[LoadFailure]:
         """Plugins that could not be loaded, and why."""
         return list(self.registry.failures)
 
     def status(self, name: str) -> PluginStatus:
-        """The status of plugin ``name`` (loaded, disabled or failed to load)."""
-        runner = self.runners.get(name)
+        """The status of plugin ``name`` (loaded, disabled or failed to load).
+
+        Raises:
+            EntryNotFound: the host knows no plugin of that name.
+        """
+        runner = self._table.runners.get(name)
         if runner is not None:
             return runner.status()
         if name in self.registry.disabled:
@@ -154,28 +146,32 @@ class Host:
 
     def statuses(self) -> list[PluginStatus]:
         """The status of every plugin the host knows of, sorted by name."""
-        names = set(self.runners) | set(self.registry.disabled)
+        names = set(self._table.runners) | set(self.registry.disabled)
         names |= {f.name for f in self.registry.failures}
         return [self.status(name) for name in sorted(names)]
 
     # ---- calls --------------------------------------------------------------------------------
 
-    def _lookup(self, target: str, arguments: Mapping[str, Any]) -> _Entry:
-        try:
-            entry = self._entries[target]
-        except KeyError:
-            raise self._not_found(target) from None
-        runner = entry.runner
+    def _lookup(self, target: str, arguments: Mapping[str, Any]) -> EntryRow:
+        row = self._table.row(target)
+        if row is None:
+            raise self._not_found(target)
+        runner = row.runner
         if runner.state is not PluginState.RUNNING:
+            status = runner.status()
             raise PluginUnavailable(
-                runner.name, f"is {runner.state.value}: {runner.last_error or 'not running'}"
+                runner.name, f"is {runner.state.value}: {status.last_error or 'not running'}"
             )
-        if entry.check is not None:
-            entry.check(arguments)
-        return entry
+        if row.check is not None:
+            row.check(arguments)
+        return row
 
     async def call(self, target: str, /, **arguments: Any) -> Any:
         """Call entry ``target`` (``"plugin.entry"``) with keyword arguments; return its result.
+
+        Args:
+            target: ``plugin.entry``, or the LLM tool name form ``plugin__entry``.
+            arguments: the entry's arguments, checked against its JSON Schema first.
 
         Raises:
             EntryNotFound: no such plugin or entry.
@@ -184,88 +180,188 @@ class Host:
             EntryTimeout: the call outlived the entry's timeout and was cancelled.
             EntryFailed: the plugin code raised; the cause is chained.
 
-        On cancel, the plugin code is cancelled too (a sync entry's thread is abandoned and
-        keeps its worker slot until it returns). Generator entries return a list of items.
+        Timeout: the entry's own ``timeout`` (else ``limits.entry_timeout``) cancels the plugin
+        code, and ``EntryTimeout`` is raised in place of the ``Cancelled`` it caught.
+        Cancellation: cancelling the caller cancels the plugin code too (a sync entry's thread
+        is abandoned and keeps its worker slot until it returns) and ``Cancelled`` propagates.
+        Generator entries return a list of their items.
         """
-        entry = self._lookup(target, arguments)
+        row = self._lookup(target, arguments)
         if self._intercepted:
-            call = EntryCall(entry.runner.name, entry.spec.id, arguments)
+            call = EntryCall(row.runner.name, row.spec.id, arguments)
             invoke = self.registry.pm.hook.neko_entry_call(call=call)
             return await invoke()
-        return await entry.runner.call(entry.spec, arguments)
+        return await row.runner.call(row.spec, arguments)
 
     async def stream(self, target: str, /, **arguments: Any) -> AsyncIterator[Any]:
         """Yield the items of a generator entry as they come (any entry yields its result).
 
-        Each item is bounded by the entry's timeout. Raises like :meth:`call`. Close the
-        iterator (``aclose``) or exhaust it; breaking out early closes the generator.
+        Raises like :meth:`call`. Timeout: each item is bounded by the entry's timeout.
+        Cancellation: cancelling the consumer cancels the plugin's generator, which is closed.
+        Close the iterator (``aclose``) or exhaust it; breaking out early closes the generator.
         """
-        entry = self._lookup(target, arguments)
-        async for item in entry.runner.stream(entry.spec, arguments):
+        row = self._lookup(target, arguments)
+        async for item in row.runner.stream(row.spec, arguments):
             yield item
 
     def entries(self) -> list[tuple[str, EntrySpec]]:
         """Every entry as ``("plugin.entry", spec)``, in load order."""
-        return [(f"{name}.{spec.id}", spec) for name, spec in self.registry.entries()]
+        return [(str(address), spec) for address, spec in self._table.entries()]
+
+    def address(self, target: str) -> Address:
+        """Read ``target`` as an entry address of this host (either form).
+
+        Raises:
+            EntryNotFound: ``target`` names no plugin or no entry of this host.
+        """
+        row = self._table.row(target)
+        if row is None:
+            raise self._not_found(target)
+        return Address(row.runner.name, row.spec.id)
 
     def _not_found(self, target: str) -> EntryNotFound:
-        plugin, _, entry = target.partition(".")
-        if plugin not in self.registry.plugins:
-            known = ", ".join(self.registry.plugins) or "none"
+        address = parse_address(target, plugins=self._table.runners)
+        plugin, entry = (address.plugin, address.entry) if address else (target, "")
+        if plugin not in self._table:
+            known = ", ".join(self._table.runners) or "none"
             return EntryNotFound(plugin, f"no such plugin (loaded: {known})")
-        ids = ", ".join(e.id for e in self.registry.plugins[plugin].info.entries) or "none"
+        ids = ", ".join(self._table.entry_ids(plugin)) or "none"
         return EntryNotFound(plugin, f"no entry {entry!r} (entries: {ids})")
 
     # ---- messages -----------------------------------------------------------------------------
 
     async def deliver(self, plugin: str, target: str, message: Any) -> None:
-        """Deliver a plugin's message through ``neko_deliver_message``, else the host's sink."""
-        for impl in reversed(self.registry.pm.hook.neko_deliver_message.get_hookimpls()):
-            try:
-                result = impl.function(plugin=plugin, target=target, message=message)
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception:
-                log.exception("message transport %r failed", impl.plugin_name)
-                continue
-            if result:
-                return
-        result = self.message_sink(plugin, target, message)
-        if inspect.isawaitable(result):
-            await result
+        """Deliver a plugin's message through ``neko_deliver_message``, else the host's sink.
+
+        The message is also an event on :attr:`events`. A transport hook that raises is logged
+        and the next one tried.
+        """
+        self.events.emit(EventKind.MESSAGE, plugin, target=target, message=message)
+        await deliver_message(self.registry.pm, self._message_sink, plugin, target, message)
+
+    # ---- the table at run time ----------------------------------------------------------------
+
+    def _spawn(self, runner: Runner) -> None:
+        if self._nursery is None:
+            raise RuntimeError("the host is not running: use it inside its open_host block")
+        self._nursery.start_soon(runner.supervise, name=f"neko:{runner.name}")
+
+    async def add_plugin(self, loaded: LoadedPlugin) -> PluginStatus:
+        """Add a plugin that was registered in :attr:`registry` after the host started, start
+        it, and return its status after its first start attempt.
+
+        Raises:
+            ValueError: a plugin of that name is already in the table.
+        """
+        if loaded.info.name in self._table:
+            raise ValueError(f"plugin {loaded.info.name!r} is already in the host")
+        runner = self._runner_for(loaded)
+        self._table.put(runner, loaded.info.entries)
+        self.events.emit(EventKind.TABLE, runner.name, change="added")
+        self._spawn(runner)
+        await runner.first_attempt.wait()
+        return runner.status()
+
+    async def stop_plugin(self, name: str) -> PluginStatus:
+        """Stop plugin ``name`` (terminate within its grace, its tasks cancelled, its context
+        closed); its entries stay listed and calls to it raise ``PluginUnavailable``.
+
+        Raises:
+            EntryNotFound: no plugin of that name is in the table.
+
+        Cancellation: the stop is shielded; it finishes within the plugin's terminate grace
+        plus the time to cancel its tasks even if the caller is cancelled.
+        """
+        runner = self._runner(name)
+        with trio.CancelScope(shield=True):
+            await runner.stop()
+        return runner.status()
+
+    async def start_plugin(self, name: str) -> PluginStatus:
+        """Start plugin ``name`` again with a fresh runner and context, after a stop or after
+        its restart policy gave up; return its status after the first start attempt.
+
+        Raises:
+            EntryNotFound: no plugin of that name is in the table.
+            ValueError: the plugin is still running or stopping (stop it first).
+        """
+        old = self._runner(name)
+        if old.state not in (PluginState.STOPPED, PluginState.FAILED):
+            raise ValueError(f"plugin {name!r} is {old.state.value}; stop it first")
+        loaded = self.registry.plugins[name]
+        runner = self._runner_for(loaded)
+        self._table.put(runner, loaded.info.entries)
+        self._spawn(runner)
+        await runner.first_attempt.wait()
+        return runner.status()
+
+    async def remove_plugin(self, name: str) -> LoadedPlugin:
+        """Stop plugin ``name`` and take it out of the table and the registry.
+
+        Raises:
+            EntryNotFound: no plugin of that name is in the table.
+        """
+        await self.stop_plugin(name)
+        self._table.drop(name)
+        loaded = self.registry.remove(name)
+        self.events.emit(EventKind.TABLE, name, change="removed")
+        return loaded
+
+    def _runner(self, name: str) -> Runner:
+        runner = self._table.runners.get(name)
+        if runner is None:
+            raise EntryNotFound(name, "no such plugin")
+        return runner
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def make_context(self, loaded: LoadedPlugin) -> PluginContext:
-        """A fresh context for one run of ``loaded``."""
-        return PluginContext(
-            loaded.info.name,
-            home=self.config.home / "plugins" / loaded.info.name,
-            defaults_package=_package_of(loaded.info.module),
-            deliver=self.deliver,
-        )
-
     def _report_block(self, plugin: str | None, seconds: float, where: str) -> None:
+        """The watchdog's report, from the watchdog's thread while the loop is still held."""
         self.loop_blocks.append(LoopBlock(plugin, seconds, where))
-        runner = self.runners.get(plugin) if plugin else None
+        self.events.emit(EventKind.LOOP_BLOCK, plugin, seconds=seconds, where=where)
+        runner = self._table.runners.get(plugin) if plugin else None
         if runner is not None:
-            runner.loop_blocks += 1
-            runner.record_fault(
-                "event loop", f"blocked the trio loop for {seconds:.2f}s at {where}"
-            )
+            runner.note_loop_block(seconds, where)
         else:
             log.warning("the trio loop was blocked for %.2fs at %s", seconds, where)
 
-    async def _start_all(self, nursery: trio.Nursery) -> None:
-        for name, runner in self.runners.items():
-            nursery.start_soon(runner.supervise, name=f"neko:{name}")
-        for runner in self.runners.values():
-            await runner.first_attempt.wait()
+    @asynccontextmanager
+    async def _running(self, *, watchdog: bool) -> AsyncIterator[None]:
+        """Start every plugin, yield, then stop them all (see :func:`open_host`)."""
+        dog = LoopWatchdog(
+            self.config.limits.block_threshold,
+            code_owners(self.registry.plugins.values()),
+            self._report_block,
+        )
+        body_error: Exception | None = None
+        with _interrupts_unwrapped():
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if watchdog:
+                    dog.start()
+                try:
+                    for runner in self._table:
+                        self._spawn(runner)
+                    for runner in self._table:
+                        await runner.first_attempt.wait()
+                    try:
+                        yield
+                    except Exception as exc:  # re-raised below, outside the nursery, unwrapped
+                        body_error = exc
+                finally:
+                    try:
+                        await self._shutdown(nursery)
+                    finally:
+                        if watchdog:
+                            dog.stop()
+                        self._nursery = None
+        if body_error is not None:
+            raise body_error
 
     async def _shutdown(self, nursery: trio.Nursery) -> None:
         """Stop plugins in reverse start order within ``shutdown_timeout``, then cancel the rest."""
         limits = self.config.limits
-        order = sorted(self.runners.values(), key=lambda r: r.started_at, reverse=True)
+        order = sorted(self._table, key=lambda r: r.started_at, reverse=True)
         with trio.move_on_after(limits.shutdown_timeout, shield=True) as scope:
             for runner in order:
                 await runner.stop()
@@ -274,38 +370,19 @@ class Host:
         nursery.cancel_scope.cancel()
 
 
-def _package_of(module: str) -> str | None:
-    mod = sys.modules.get(module)
-    if mod is None:
-        return None
-    return mod.__name__ if hasattr(mod, "__path__") else (mod.__package__ or None)
-
-
-def _code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], str | None]:
-    """Map code objects of plugin functions to their plugin, for the watchdog's blame."""
-    owners: dict[types.CodeType, str] = {}
-    for plugin in plugins:
-        namespace: dict[str, Any] = {}
-        if plugin.plugin_class is not None:
-            for klass in reversed(plugin.plugin_class.__mro__[:-1]):
-                namespace.update(vars(klass))
-        elif hasattr(plugin.obj, "__dict__"):
-            namespace.update(vars(plugin.obj))
-        for value in namespace.values():
-            func = inspect.unwrap(value) if callable(value) else None
-            code = getattr(func, "__code__", None)
-            if isinstance(code, types.CodeType):
-                owners[code] = plugin.info.name
-        specs: list[EntrySpec | JobSpec] = [*plugin.info.entries, *plugin.info.jobs]
-        for spec in specs:
-            code = getattr(inspect.unwrap(spec.func), "__code__", None)
-            if isinstance(code, types.CodeType):
-                owners[code] = plugin.info.name
-
-    def owner_of(code: types.CodeType) -> str | None:
-        return owners.get(code)
-
-    return owner_of
+@contextlib.contextmanager
+def _interrupts_unwrapped() -> Iterator[None]:
+    """Let a ``KeyboardInterrupt`` from anywhere under the host's nursery (a real Ctrl-C, or
+    plugin code raising one) leave the host as itself, not inside exception groups."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        found: BaseException | None = group.subgroup(KeyboardInterrupt)
+        if found is None:
+            raise
+        while isinstance(found, BaseExceptionGroup):
+            found = found.exceptions[0]
+        raise found from None
 
 
 @asynccontextmanager
@@ -330,7 +407,10 @@ async def open_host(
             ``limits.block_threshold``.
 
     A plugin that fails to load or start does not stop the others; see ``host.failures`` and
-    ``host.status()``. On cancel, shutdown still runs (shielded, bounded by its timeouts).
+    ``host.status()``.
+
+    Cancellation: on cancel, or an error in the block, shutdown still runs (shielded, bounded
+    by ``shutdown_timeout``); then the cancellation or error propagates.
     """
     config = config or HostConfig()
     registry = Registry()
@@ -343,16 +423,7 @@ async def open_host(
             import_timeout=config.limits.startup_timeout,
         )
     else:
-        for name, obj in plugins.items():
-            if not config.plugin_filter.permits(name):
-                registry.disabled.append(name)
-                continue
-            try:
-                registry.add(name, obj)
-            except Exception as exc:
-                phase = getattr(exc, "phase", None) or "register"
-                detail = getattr(exc, "detail", str(exc))
-                registry.failures.append(LoadFailure(name, "", None, None, phase, detail))
+        registry.add_all(plugins, config.plugin_filter)
     for failure in registry.failures:
         log.error("%s", failure)
     host = Host(
@@ -362,74 +433,5 @@ async def open_host(
         message_sink=message_sink,
         rng=rng or random.Random(),
     )
-    dog = LoopWatchdog(config.limits.block_threshold, host._code_owner, host._report_block)
-    body_error: Exception | None = None
-    async with trio.open_nursery() as nursery:
-        if watchdog:
-            dog.start()
-        try:
-            await host._start_all(nursery)
-            try:
-                yield host
-            except Exception as exc:  # re-raised below, outside the nursery, unwrapped
-                body_error = exc
-        finally:
-            try:
-                await host._shutdown(nursery)
-            finally:
-                if watchdog:
-                    dog.stop()
-    if body_error is not None:
-        raise body_error
-
-
-async def serve(
-    host: Host,
-    *,
-    on_ready: Callable[[], None] | None = None,
-    hard_deadline: float | None = -1.0,
-) -> int:
-    """Run until SIGINT or SIGTERM; return the signal number. A second signal exits at once.
-
-    The first signal returns so the caller's ``open_host`` block shuts down gracefully; the
-    signal receiver stays installed during that shutdown, and a second signal ends the process
-    with ``os._exit(130)``. A plugin can defeat cancellation (catch ``trio.Cancelled`` in a
-    loop), so after ``hard_deadline`` real seconds from the first signal (default: the shutdown
-    timeout plus 5 s; ``None``: never) the process logs which plugins were still stopping and
-    exits with ``os._exit(1)``.
-    """
-    if hard_deadline is not None and hard_deadline < 0:
-        hard_deadline = host.config.limits.shutdown_timeout + 5.0
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        if on_ready is not None:
-            on_ready()  # signals are handled from here on
-        async for signum in signals:
-            trio.lowlevel.spawn_system_task(_exit_on_second_signal)
-            if hard_deadline is not None:
-                _exit_after(hard_deadline, host)
-            return int(signum)
-    raise AssertionError("unreachable: the signal stream does not end")
-
-
-def _exit_after(seconds: float, host: Host) -> None:
-    """Start a daemon thread that ends the process if it is still alive after ``seconds``."""
-
-    def expire() -> None:
-        stuck = [r.name for r in host.runners.values() if r.state is PluginState.STOPPING]
-        log.critical(
-            "shutdown did not finish within %gs (still stopping: %s); exiting now",
-            seconds,
-            ", ".join(stuck) or "no plugin",
-        )
-        os._exit(1)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-
-
-async def _exit_on_second_signal() -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            log.error("second signal: exiting now")
-            os._exit(130)
+    async with host._running(watchdog=watchdog):
+        yield host

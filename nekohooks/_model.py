@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from ._errors import Phase
 from ._schedule import Schedule, describe
 
 __all__ = [
@@ -109,7 +110,7 @@ class LoadFailure:
     value: str
     distribution: str | None
     version: str | None
-    phase: str  # "version", "import", "register", "validate"
+    phase: Phase  # VERSION, IMPORT, REGISTER or VALIDATE
     error: str
 
     def __str__(self) -> str:
@@ -138,12 +139,20 @@ class PluginStatus:
     state: PluginState
     restarts: int = 0
     last_error: str | None = None
-    phase: str | None = None
+    phase: Phase | None = None
     tasks: tuple[str, ...] = ()
     job_runs: Mapping[str, int] = attrs.field(factory=dict)
     job_failures: Mapping[str, int] = attrs.field(factory=dict)
     job_skipped: Mapping[str, int] = attrs.field(factory=dict)
     loop_blocks: int = 0
+    calls: int = 0
+    """Entry calls that reached the plugin's code (all runs)."""
+    call_failures: int = 0
+    """Of those, the calls that raised (``EntryFailed``)."""
+    call_timeouts: int = 0
+    """Of those, the calls cancelled by their timeout (``EntryTimeout``)."""
+    since: float | None = None
+    """When the current run reached RUNNING (epoch seconds); ``None`` while not running."""
 
 
 @attrs.frozen

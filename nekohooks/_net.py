@@ -40,7 +40,7 @@ def make_http_client(plugin: str) -> httpx.AsyncClient:
     connections (10 kept alive), redirects followed, one connect retry."""
     import httpx
 
-    from . import __version__
+    from ._version import __version__
 
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
     return httpx.AsyncClient(

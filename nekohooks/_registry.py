@@ -10,8 +10,9 @@ it was.
 from __future__ import annotations
 
 import re
+import sys
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -26,7 +27,8 @@ from ._api import (
     job_spec,
     plugin_description,
 )
-from ._errors import PluginLoadError
+from ._config import PluginFilter
+from ._errors import Phase, PluginLoadError
 from ._model import EntrySpec, LoadFailure, PluginInfo
 from ._schema import schema_problem
 
@@ -65,11 +67,15 @@ class ClassPlugin:
 
 @attrs.frozen(eq=False)
 class LoadedPlugin:
-    """A registered plugin: its record and the object pluggy holds for it."""
+    """A registered plugin: its record, the object pluggy holds for it, and what runs it needs."""
 
     info: PluginInfo
     obj: object
     plugin_class: type | None  # set for class-style plugins
+    hooks: frozenset[str] = frozenset()
+    """The lifecycle hooks a module-style plugin implements (``neko_startup``, ...)."""
+    package: str | None = None
+    """The package its bundled files (``plugin.toml``) are read from."""
 
 
 class Registry:
@@ -97,17 +103,17 @@ class Registry:
         registered when the plugin is unusable.
         """
 
-        def fail(phase: str, message: str) -> PluginLoadError:
+        def fail(phase: Phase, message: str) -> PluginLoadError:
             return PluginLoadError(name, message, phase=phase)
 
         if not valid_plugin_name(name):
             raise fail(
-                "validate",
+                Phase.VALIDATE,
                 f"invalid plugin name {name!r}: use 1-64 letters, digits, '_' and '-'",
             )
         if name in self.plugins:
             other = self.plugins[name].info.distribution or "another plugin"
-            raise fail("register", f"duplicate plugin name: already provided by {other}")
+            raise fail(Phase.REGISTER, f"duplicate plugin name: already provided by {other}")
         is_class = is_plugin_class(obj)
         target: object
         if is_class:
@@ -120,7 +126,7 @@ class Registry:
             unknown = _unknown_hooks(self.pm, target)
             if unknown:
                 raise fail(
-                    "validate",
+                    Phase.VALIDATE,
                     f"implements unknown hook {unknown[0]!r}; "
                     f"known hooks: {', '.join(sorted(_SPEC_NAMES))}",
                 )
@@ -129,7 +135,7 @@ class Registry:
             except Exception as exc:
                 if self.pm.has_plugin(name):  # pluggy 1.6 keeps the name reserved after an error
                     self.pm.unregister(name=name)
-                raise fail("register", f"{type(exc).__name__}: {exc}") from exc
+                raise fail(Phase.REGISTER, f"{type(exc).__name__}: {exc}") from exc
         try:
             entries = self._collect(target, "neko_entries", entry_spec, is_class)
             for entry in entries:
@@ -142,7 +148,7 @@ class Registry:
                 self.pm.unregister(name=name)
             if isinstance(exc, PluginLoadError):
                 raise
-            raise fail("validate", f"{type(exc).__name__}: {exc}") from exc
+            raise fail(Phase.VALIDATE, f"{type(exc).__name__}: {exc}") from exc
         if isinstance(obj, types.ModuleType):
             module = obj.__name__
         else:
@@ -158,8 +164,47 @@ class Registry:
             jobs=tuple(jobs),
             description=plugin_description(obj),
         )
-        loaded = LoadedPlugin(info, target, obj if is_class else None)  # type: ignore[arg-type]
+        hooks = frozenset(
+            hook
+            for hook in _LIFECYCLE_HOOKS
+            if not is_class and self.pm.parse_hookimpl_opts(target, hook) is not None
+        )
+        loaded = LoadedPlugin(
+            info,
+            target,
+            obj if is_class else None,  # type: ignore[arg-type]
+            hooks=hooks,
+            package=_package_of(module),
+        )
         self.plugins[name] = loaded
+        return loaded
+
+    def add_all(self, plugins: Mapping[str, object], plugin_filter: PluginFilter) -> None:
+        """Register hand-passed plugins (tests, embedding) as discovery would: filtered, each in
+        its own ``try``, every failure recorded in :attr:`failures`."""
+        for name, obj in plugins.items():
+            if not plugin_filter.permits(name):
+                self.disabled.append(name)
+                continue
+            try:
+                self.add(name, obj)
+            except PluginLoadError as exc:
+                self.failures.append(
+                    LoadFailure(name, "", None, None, exc.phase or Phase.REGISTER, exc.detail)
+                )
+            except Exception as exc:  # an object no registration step expected: its failure
+                error = f"{type(exc).__name__}: {exc}"
+                self.failures.append(LoadFailure(name, "", None, None, Phase.REGISTER, error))
+
+    def remove(self, name: str) -> LoadedPlugin:
+        """Take plugin ``name`` out of the registry (and out of pluggy); return its record.
+
+        Raises:
+            KeyError: no plugin of that name is registered.
+        """
+        loaded = self.plugins.pop(name)
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
         return loaded
 
     def _collect(
@@ -182,6 +227,14 @@ class Registry:
 
 
 _SPEC_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("neko_"))
+_LIFECYCLE_HOOKS = ("neko_startup", "neko_terminate")
+
+
+def _package_of(module: str) -> str | None:
+    mod = sys.modules.get(module)
+    if mod is None:
+        return None
+    return mod.__name__ if hasattr(mod, "__path__") else (mod.__package__ or None)
 
 
 def _unknown_hooks(pm: pluggy.PluginManager, target: object) -> list[str]:
@@ -199,7 +252,9 @@ def _check_input_schema(plugin: str, entry: EntrySpec) -> None:
     problem = schema_problem(entry.input_schema)
     if problem is not None:
         raise PluginLoadError(
-            plugin, f"entry {entry.id!r} has an invalid input_schema: {problem}", phase="validate"
+            plugin,
+            f"entry {entry.id!r} has an invalid input_schema: {problem}",
+            phase=Phase.VALIDATE,
         )
 
 
@@ -207,5 +262,5 @@ def _check_unique(plugin: str, what: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for item in ids:
         if item in seen:
-            raise PluginLoadError(plugin, f"duplicate {what} id {item!r}", phase="validate")
+            raise PluginLoadError(plugin, f"duplicate {what} id {item!r}", phase=Phase.VALIDATE)
         seen.add(item)

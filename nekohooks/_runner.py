@@ -24,7 +24,7 @@ import logging
 import math
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 import trio.lowlevel
@@ -32,21 +32,17 @@ import trio.lowlevel
 from ._api import NekoPluginBase, lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
 from ._context import PluginContext
-from ._errors import EntryFailed, EntryTimeout, PluginUnavailable
+from ._errors import PLUGIN_FAULTS, EntryFailed, EntryTimeout, Phase, PluginUnavailable
+from ._events import EventKind
 from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
+from ._registry import LoadedPlugin
+from ._runtime import RunnerEnv
 from ._schedule import JobState, run_schedule
 from ._threads import in_real_time, in_thread
 
-if TYPE_CHECKING:
-    from ._host import Host
-    from ._registry import LoadedPlugin
-
-__all__ = ["PLUGIN_FAULTS", "PluginRunner"]
+__all__ = ["PluginRunner"]
 
 log = logging.getLogger("nekohooks.runner")
-
-#: What plugin code may raise that must not escape to the host. ``trio.Cancelled`` is not here.
-PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
 
 _END = object()
 _NO_ARGUMENTS: Mapping[str, Any] = types.MappingProxyType({})
@@ -55,7 +51,7 @@ _NO_ARGUMENTS: Mapping[str, Any] = types.MappingProxyType({})
 class _Crash(Exception):
     """A run ended because the plugin failed; carries the phase and the cause."""
 
-    def __init__(self, phase: str, cause: BaseException | str) -> None:
+    def __init__(self, phase: Phase, cause: BaseException | str) -> None:
         text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
         super().__init__(f"{phase}: {text}")
         self.phase = phase
@@ -63,23 +59,27 @@ class _Crash(Exception):
 
 
 class PluginRunner:
-    """Runs and supervises one plugin; the host owns one per loaded plugin."""
+    """Runs and supervises one plugin in the host's process (a :class:`~._runtime.Runner`)."""
 
-    def __init__(self, loaded: LoadedPlugin, host: Host) -> None:
+    def __init__(self, loaded: LoadedPlugin, env: RunnerEnv) -> None:
         self.loaded = loaded
         self.name = loaded.info.name
-        self.host = host
+        self.env = env
         self.state = PluginState.STOPPED
         self.restarts = 0
         self.last_error: str | None = None
-        self.last_phase: str | None = None
+        self.last_phase: Phase | None = None
         self.loop_blocks = 0
+        self.calls = 0
+        self.call_failures = 0
+        self.call_timeouts = 0
         self.started_at = 0.0
+        self.running_since: float | None = None
         self.instance: object | None = None
         self.ctx: PluginContext | None = None
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.job_states: dict[str, JobState] = {}
-        self.limiter = trio.CapacityLimiter(host.config.limits.worker_threads)
+        self.limiter = trio.CapacityLimiter(env.limits.worker_threads)
         self.asyncio_thread: AsyncioThread | None = None
         self.first_attempt = trio.Event()
         self.done = trio.Event()
@@ -88,7 +88,7 @@ class PluginRunner:
         self._constructed = False
         self._calls = _CallDeadlines()
         self._crashes: list[float] = []
-        self._rng = host.rng
+        self._rng = env.rng
 
     # ---- status ---------------------------------------------------------------------------
 
@@ -106,12 +106,33 @@ class PluginRunner:
             job_failures={k: s.failures + s.timeouts for k, s in self.job_states.items()},
             job_skipped={k: s.skipped for k, s in self.job_states.items()},
             loop_blocks=self.loop_blocks,
+            calls=self.calls,
+            call_failures=self.call_failures,
+            call_timeouts=self.call_timeouts,
+            since=self.running_since,
         )
 
-    def record_fault(self, phase: str, text: str) -> None:
-        """Remember the latest problem (shown in status) and log it with the plugin's name."""
+    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
+        """Remember the latest problem (shown in status), log it with the plugin's name, and
+        put it on the event stream."""
         self.last_phase, self.last_error = phase, text
-        log.error("plugin %r: %s failed: %s", self.name, phase, text)
+        what = f"{phase} {job!r}" if job else str(phase)
+        log.error("plugin %r: %s failed: %s", self.name, what, text)
+        self.env.emit(EventKind.FAULT, self.name, phase=str(phase), error=text, job=job)
+
+    def note_loop_block(self, seconds: float, where: str) -> None:
+        """The watchdog saw this plugin hold the trio loop for ``seconds`` at ``where``."""
+        self.loop_blocks += 1
+        self.record_fault(Phase.EVENT_LOOP, f"blocked the trio loop for {seconds:.2f}s at {where}")
+
+    def _set_state(self, state: PluginState) -> None:
+        previous, self.state = self.state, state
+        if state is PluginState.RUNNING:
+            self.running_since = self.env.wall_clock()
+        elif previous is PluginState.RUNNING:
+            self.running_since = None
+        if state is not previous:
+            self.env.emit(EventKind.STATE, self.name, state=state.value, previous=previous.value)
 
     # ---- supervision ----------------------------------------------------------------------
 
@@ -121,7 +142,7 @@ class PluginRunner:
         On cancel (host shutdown past its deadline) the current run is torn down and this
         returns by raising ``Cancelled``.
         """
-        policy = self.host.config.restart
+        policy = self.env.restart
         try:
             while not self._stop.is_set():
                 try:
@@ -133,7 +154,7 @@ class PluginRunner:
                 now = trio.current_time()
                 self._crashes = [t for t in self._crashes if now - t < policy.window] + [now]
                 if len(self._crashes) > policy.max_restarts:
-                    self.state = PluginState.FAILED
+                    self._set_state(PluginState.FAILED)
                     log.error(
                         "plugin %r: gave up after %d crashes in %gs",
                         self.name,
@@ -141,7 +162,7 @@ class PluginRunner:
                         policy.window,
                     )
                     break
-                self.state = PluginState.RESTARTING
+                self._set_state(PluginState.RESTARTING)
                 self.first_attempt.set()
                 self.restarts += 1
                 backoff = min(
@@ -149,10 +170,11 @@ class PluginRunner:
                 )
                 backoff *= 1 + policy.jitter * self._rng.random()
                 log.warning("plugin %r: restarting in %.2fs", self.name, backoff)
+                self.env.emit(EventKind.RESTART, self.name, attempt=self.restarts, backoff=backoff)
                 with trio.move_on_after(backoff):
                     await self._stop.wait()
             if self.state is not PluginState.FAILED:
-                self.state = PluginState.STOPPED
+                self._set_state(PluginState.STOPPED)
         finally:
             self.first_attempt.set()
             self.done.set()
@@ -170,13 +192,21 @@ class PluginRunner:
 
     # ---- one run ----------------------------------------------------------------------------
 
+    def _make_context(self) -> PluginContext:
+        return PluginContext(
+            self.name,
+            home=self.env.home / "plugins" / self.name,
+            defaults_package=self.loaded.package,
+            deliver=self.env.deliver,
+        )
+
     async def _run_once(self) -> None:
-        limits = self.host.config.limits
-        self.state = PluginState.STARTING
+        limits = self.env.limits
+        self._set_state(PluginState.STARTING)
         try:
-            ctx = self.host.make_context(self.loaded)
+            ctx = self._make_context()
         except Exception as exc:
-            raise _Crash("config", exc) from exc
+            raise _Crash(Phase.CONFIG, exc) from exc
         self.ctx = ctx
         crash: _Crash | None = None
         self.instance = None
@@ -191,22 +221,22 @@ class PluginRunner:
                             await self._start(ctx)
                     except trio.TooSlowError:
                         raise _Crash(
-                            "startup", f"timed out after {limits.startup_timeout:g}s"
+                            Phase.STARTUP, f"timed out after {limits.startup_timeout:g}s"
                         ) from None
                     self._start_jobs(nursery, ctx)
                     nursery.start_soon(self._calls.expire, name=f"{self.name}:call-timeouts")
-                    self.state = PluginState.RUNNING
                     self.started_at = trio.current_time()
+                    self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()
                     await self._stop.wait()
-                self.state = PluginState.STOPPING
+                self._set_state(PluginState.STOPPING)
                 await self._finish(ctx)
                 nursery.cancel_scope.cancel()
         except* _Crash as group:
             first = _first_fault(group)
-            crash = first if isinstance(first, _Crash) else _Crash("startup", first)
+            crash = first if isinstance(first, _Crash) else _Crash(Phase.STARTUP, first)
         except* PLUGIN_FAULTS as group:
-            crash = _Crash("task", _first_fault(group))
+            crash = _Crash(Phase.TASK, _first_fault(group))
         finally:
             self._run_scope = None
             if crash is not None or self.state is not PluginState.STOPPING:
@@ -237,13 +267,12 @@ class PluginRunner:
             for hook in hooks:
                 await self._run_hook(hook)
         except PLUGIN_FAULTS as exc:
-            raise _Crash("startup", exc) from exc
+            raise _Crash(Phase.STARTUP, exc) from exc
 
     def _module_hooks(self, hook: str, ctx: PluginContext) -> list[Callable[[], Any]]:
-        obj = self.loaded.obj
-        if self.host.registry.pm.parse_hookimpl_opts(obj, hook) is None:
+        if hook not in self.loaded.hooks:
             return []
-        return [functools.partial(getattr(obj, hook), ctx=ctx)]
+        return [functools.partial(getattr(self.loaded.obj, hook), ctx=ctx)]
 
     async def _finish(self, ctx: PluginContext) -> None:
         """Cancel in-flight calls, then run terminate hooks shielded within the grace period.
@@ -254,7 +283,7 @@ class PluginRunner:
         if not self._constructed:
             return
         self._constructed = False
-        grace = self.host.config.limits.terminate_grace
+        grace = self.env.limits.terminate_grace
         if self.instance is not None:
             hooks = lifecycle_methods(self.instance, "terminate")
         else:
@@ -264,9 +293,9 @@ class PluginRunner:
                 try:
                     await self._run_hook(hook)
                 except PLUGIN_FAULTS as exc:
-                    self.record_fault("terminate", f"{type(exc).__name__}: {exc}")
+                    self.record_fault(Phase.TERMINATE, f"{type(exc).__name__}: {exc}")
         if scope.cancelled_caught:
-            self.record_fault("terminate", f"did not finish within {grace:g}s; abandoned")
+            self.record_fault(Phase.TERMINATE, f"did not finish within {grace:g}s; abandoned")
         self.instance = None
 
     async def _close(self, ctx: PluginContext) -> None:
@@ -318,19 +347,25 @@ class PluginRunner:
 
     async def _run_job(self, job: JobSpec, state: JobState) -> None:
         func = self._bind(job.func, job.is_method, job.wants_ctx)
+        emit = self.env.emit
 
         async def run_once() -> object:
-            return await self._invoke(func, job.runs_on)
+            result = await self._invoke(func, job.runs_on)
+            emit(EventKind.JOB, self.name, job=job.id, outcome="ok", error=None)
+            return result
 
         def on_error(exc: BaseException) -> None:
-            self.record_fault(f"periodic {job.id!r}", f"{type(exc).__name__}: {exc}")
+            text = f"{type(exc).__name__}: {exc}"
+            outcome = "timeout" if isinstance(exc, TimeoutError) else "failed"
+            emit(EventKind.JOB, self.name, job=job.id, outcome=outcome, error=text)
+            self.record_fault(Phase.PERIODIC, text, job=job.id)
 
         await run_schedule(
             job.schedule,
             run_once,
             state=state,
             timeout=job.timeout,
-            wall_clock=self.host.wall_clock,
+            wall_clock=self.env.wall_clock,
             on_error=on_error,
             rng=self._rng,
         )
@@ -354,33 +389,39 @@ class PluginRunner:
     ) -> Any:
         """``await step(**arguments)``, one step of an entry call, under its timeout and the
         plugin's scope (stopping the plugin cancels it)."""
-        timeout = spec.timeout or self.host.config.limits.entry_timeout
+        timeout = spec.timeout or self.env.limits.entry_timeout
         scope = trio.CancelScope()
         calls = self._calls.add(scope, timeout)
         try:
             with scope:
                 return await step(**arguments)
         except PLUGIN_FAULTS as exc:
+            self.call_failures += 1
             raise EntryFailed(self.name, spec.id, f"{type(exc).__name__}: {exc}") from exc
         finally:
             calls.discard(scope)
         if self.state is not PluginState.RUNNING:
-            raise PluginUnavailable(self.name, "stopped during the call", phase="entry")
+            raise PluginUnavailable(self.name, "stopped during the call", phase=Phase.ENTRY)
+        self.call_timeouts += 1
         raise EntryTimeout(self.name, spec.id, timeout)
 
     async def call(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> Any:
         """Call entry ``spec`` once; see :meth:`Host.call` for the errors it raises."""
         handler = self.handlers[spec.id]
         if spec.runs_on is RunsOn.TRIO and spec.kind is EntryKind.ASYNC:
+            self.calls += 1
             return await self._guarded(spec, handler, arguments)  # the hot path: no wrappers
         if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
             return [item async for item in self.stream(spec, arguments)]
+        self.calls += 1
         step = functools.partial(self._invoke, handler, spec.runs_on)
         return await self._guarded(spec, step, arguments)
 
     async def stream(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
         """Yield the items of a generator entry; each item has the entry's timeout."""
         handler = self.handlers[spec.id]
+        if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
+            self.calls += 1
         if spec.kind is EntryKind.ASYNC_GEN:
             agen = await self._guarded(spec, _wrap_sync(lambda: handler(**arguments)))
             try:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from string import Template
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["ScaffoldError", "create", "distribution_name", "name_problem", "render"]
 

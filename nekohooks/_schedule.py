@@ -31,6 +31,8 @@ import attrs
 import trio
 from croniter import CroniterBadDateError, CroniterError, croniter
 
+from ._errors import PLUGIN_FAULTS
+
 __all__ = [
     "Cron",
     "Every",
@@ -223,7 +225,7 @@ class _Runs:
                 error = TimeoutError(f"periodic run timed out after {self.timeout:g}s")
             else:
                 state.completed += 1
-        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # plugin code: contained
+        except PLUGIN_FAULTS as exc:  # plugin code: contained (a KeyboardInterrupt is not)
             state.failures += 1
             error = exc
         finally:
@@ -281,8 +283,8 @@ async def run_schedule(
     """Run ``await run_once()`` on ``schedule`` until cancelled, counting everything in ``state``.
 
     Each run is a child task; a tick while a run is still going is skipped, and ticks missed by
-    a late wake are folded into one run. A run that raises (an ``Exception``, ``SystemExit`` or
-    ``KeyboardInterrupt``: plugin code must not end the host) is counted as a
+    a late wake are folded into one run. A run that raises (an ``Exception`` or ``SystemExit``:
+    plugin code must not end the host; a ``KeyboardInterrupt`` propagates) is counted as a
     failure; a run longer than ``timeout`` seconds is cancelled and counted as a timeout, with a
     ``TimeoutError`` as its error. Either way the error is stored in ``state.last_error``, passed
     to ``on_error``, and the schedule goes on.

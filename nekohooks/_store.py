@@ -49,6 +49,11 @@ class PluginStore:
         self._closed = False
         self._limiter = trio.CapacityLimiter(1)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._closed
+
     def _open(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(self.plugin, "store is closed")

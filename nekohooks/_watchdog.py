@@ -10,15 +10,21 @@ it once for that turn. The host keeps running either way: this only tells who is
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-__all__ = ["LoopWatchdog"]
+if TYPE_CHECKING:
+    from ._model import EntrySpec, JobSpec
+    from ._registry import LoadedPlugin
+
+__all__ = ["LoopWatchdog", "code_owners"]
 
 Report = Callable[[str | None, float, str], None]
 
@@ -94,3 +100,27 @@ class LoopWatchdog(trio.abc.Instrument):
 def _where(frame: types.FrameType) -> str:
     code = frame.f_code
     return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
+
+
+def code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], str | None]:
+    """Map code objects of plugin functions to their plugin, for the watchdog's blame."""
+    owners: dict[types.CodeType, str] = {}
+    for plugin in plugins:
+        namespace: dict[str, Any] = {}
+        if plugin.plugin_class is not None:
+            for klass in reversed(plugin.plugin_class.__mro__[:-1]):
+                namespace.update(vars(klass))
+        elif hasattr(plugin.obj, "__dict__"):
+            namespace.update(vars(plugin.obj))
+        for value in namespace.values():
+            func = inspect.unwrap(value) if callable(value) else None
+            code = getattr(func, "__code__", None)
+            if isinstance(code, types.CodeType):
+                owners[code] = plugin.info.name
+        specs: list[EntrySpec | JobSpec] = [*plugin.info.entries, *plugin.info.jobs]
+        for spec in specs:
+            code = getattr(inspect.unwrap(spec.func), "__code__", None)
+            if isinstance(code, types.CodeType):
+                owners[code] = plugin.info.name
+
+    return owners.get

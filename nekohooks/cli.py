@@ -32,14 +32,15 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from ._config import HostConfig, load_config
-from ._discovery import PluginFilter, scan
+from ._config import HostConfig, PluginFilter, load_config
+from ._discovery import scan
 from ._errors import NekoError
-from ._host import Host, open_host, serve
+from ._host import Host, open_host
 from ._model import EntryKind, PluginState, PluginStatus
+from ._process import serve
 from ._scaffold import ScaffoldError, create, distribution_name, name_problem
 from ._schema import tool_definitions
+from ._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

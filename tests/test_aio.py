@@ -10,16 +10,9 @@ import pytest
 import trio
 import trio.lowlevel
 
-from nekohooks import (
-    EntryFailed,
-    EntryNotFound,
-    HostConfig,
-    InvalidArguments,
-    NekoPluginBase,
-    PluginState,
-    periodic,
-    plugin_entry,
-)
+from nekohooks import HostConfig, NekoPluginBase, periodic, plugin_entry
+from nekohooks._errors import EntryFailed, EntryNotFound, InvalidArguments
+from nekohooks._model import PluginState
 from nekohooks.aio import open_host
 
 EVENTS: list[str] = []

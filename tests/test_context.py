@@ -13,20 +13,10 @@ import httpx
 import pytest
 import trio
 
-from nekohooks import (
-    DownloadError,
-    DownloadTooLarge,
-    HostConfig,
-    NekoPluginBase,
-    PluginState,
-    PluginStore,
-    StoreError,
-    UnsafePath,
-    open_host,
-    plugin_entry,
-    retry,
-)
+from nekohooks import HostConfig, NekoPluginBase, PluginStore, open_host, plugin_entry, retry
 from nekohooks._store import integrity_ok
+from nekohooks.errors import DownloadError, DownloadTooLarge, StoreError, UnsafePath
+from nekohooks.records import PluginState
 
 
 class Net(NekoPluginBase):

@@ -208,7 +208,7 @@ async def test_the_harness_runs_three_days_in_no_time(autojump_clock) -> None:
 
 
 SLOPPY = """
-from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
+from nekohooks import neko_plugin, NekoPluginBase, plugin_entry
 
 @neko_plugin
 class Sloppy(NekoPluginBase):

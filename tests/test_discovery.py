@@ -20,7 +20,7 @@ def neko_entries():
 """
 
 CLASS_STYLE = """
-from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
+from nekohooks import neko_plugin, NekoPluginBase, plugin_entry
 
 @neko_plugin
 class Calc(NekoPluginBase):
@@ -109,14 +109,14 @@ DISCOVER = """
 import json
 import sysconfig
 import nekohooks
-from nekohooks._discovery import PluginFilter, load_plugins, scan
-from nekohooks._registry import Registry
+from nekohooks import load_config
+from nekohooks.discovery import Registry, load_plugins, scan
 
 registry = Registry()
 # Only what this venv itself installed: its .pth also exposes the outer env's packages.
 site = sysconfig.get_path("purelib")
 candidates = [c for c in scan() if str(c.entry_point.dist.locate_file("")).startswith(site)]
-load_plugins(registry, candidates, plugin_filter=PluginFilter.from_env(), version=nekohooks.__version__)
+load_plugins(registry, candidates, plugin_filter=load_config().plugin_filter, version=nekohooks.__version__)
 print(json.dumps({
     "scanned": [c.name for c in candidates],
     "loaded": list(registry.plugins),

@@ -13,7 +13,9 @@ import trio
 import trio.testing
 from neko_companion import Companion
 
-from nekohooks import HostConfig, InvalidArguments, PluginState, open_host
+from nekohooks import HostConfig, open_host
+from nekohooks.errors import InvalidArguments
+from nekohooks.records import PluginState
 from nekohooks.testing import check_plugin
 
 PLUGINS = {"companion": Companion}

@@ -9,7 +9,8 @@ import trio
 import trio.testing
 from neko_reminders import Reminders
 
-from nekohooks import HostConfig, InvalidArguments, open_host
+from nekohooks import HostConfig, open_host
+from nekohooks.errors import InvalidArguments
 
 
 def test_daily_reminder_background_work_and_countdown(tmp_path) -> None:

@@ -11,21 +11,23 @@ import trio
 import trio.testing
 
 from nekohooks import (
-    EntryFailed,
-    EntryNotFound,
-    EntryTimeout,
     HostConfig,
-    InvalidArguments,
     Limits,
     NekoPluginBase,
-    PluginState,
-    PluginUnavailable,
     RestartPolicy,
     hookimpl,
     open_host,
     periodic,
     plugin_entry,
 )
+from nekohooks.errors import (
+    EntryFailed,
+    EntryNotFound,
+    EntryTimeout,
+    InvalidArguments,
+    PluginUnavailable,
+)
+from nekohooks.records import PluginState
 
 
 class Counter(NekoPluginBase):

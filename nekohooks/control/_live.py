@@ -140,7 +140,6 @@ class Live:
                     name,
                     "cannot reload in process: it was not loaded from an installed "
                     "distribution; restart the host to load new code",
-                    phase="reload",
                 )
             package = package_of(info.module)
             others = [
@@ -152,11 +151,10 @@ class Live:
                     name,
                     f"cannot reload in process: its package {package!r} is shared with "
                     f"{', '.join(sharing)}; restart the host (or isolate the plugin)",
-                    phase="reload",
                 )
             candidates = [c for c in _rescan() if c.name == name]
             if not candidates:
-                raise PluginError(name, "is no longer installed; use rescan", phase="reload")
+                raise PluginError(name, "is no longer installed; use rescan")
             was_running = self.host.runners[name].state is PluginState.RUNNING
             await self.host.remove_plugin(name)
             swap = ModuleSwap(package)
@@ -183,7 +181,7 @@ class Live:
                 name,
                 f"reload failed ({why}); the previous code "
                 f"({info.distribution} {info.version}) is running again",
-                phase="reload",
+                phase=failure.phase if failure else None,
             )
 
     async def rescan(self) -> tuple[list[str], list[str]]:

@@ -36,7 +36,7 @@ import time
 import types
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import hypothesis
@@ -48,7 +48,9 @@ import trio.testing
 from .._config import Limits
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
 from .._model import EntryKind, EntrySpec, JobSpec, PluginState
+from .._runner import PluginRunner
 from .._schedule import Cron, Every, next_fire
+from .._store import PluginStore
 from ._harness import PluginHarness, open_harness
 from ._strategies import invalid_arguments, valid_arguments
 
@@ -198,10 +200,13 @@ def _run_watched(
 
 
 def _foreign(code: types.CodeType) -> bool:
-    """True for code outside trio, nekohooks and the standard library: the plugin's."""
+    """True for code outside trio, nekohooks and the standard library: the plugin's.
+
+    Generated code (``<attrs generated init ...>``, ``<string>``) is nobody's: skipped.
+    """
     skip = (os.path.dirname(trio.__file__), os.path.dirname(os.path.dirname(__file__)))
     stdlib = os.path.dirname(os.__file__)
-    return not code.co_filename.startswith((*skip, stdlib))
+    return not code.co_filename.startswith((*skip, stdlib, "<"))
 
 
 def _stuck_at(thread: threading.Thread, root: trio.lowlevel.Task | None) -> str:
@@ -284,12 +289,11 @@ class _Resources:
     stores: list[Any] = attrs.field(factory=list)
 
     def collect(self, harness: PluginHarness) -> None:
-        ctx = harness.host.runners[harness.name].ctx
-        if ctx is not None:
-            if ctx._http is not None and ctx._http not in self.clients:
-                self.clients.append(ctx._http)
-            if ctx._store is not None and ctx._store not in self.stores:
-                self.stores.append(ctx._store)
+        ctx = cast(PluginRunner, harness.host.runners[harness.name]).ctx
+        for resource in ctx.opened if ctx is not None else ():
+            found = self.stores if isinstance(resource, PluginStore) else self.clients
+            if resource not in found:
+                found.append(resource)
 
 
 # ---- the checks -----------------------------------------------------------------------------
@@ -315,7 +319,7 @@ class _Calls:
     wrapped: object = None
 
     def instrument(self, harness: PluginHarness, specs: Mapping[str, EntrySpec]) -> None:
-        runner = harness.host.runners[harness.name]
+        runner = cast(PluginRunner, harness.host.runners[harness.name])
         if runner.handlers is self.wrapped:
             return
         self.wrapped = runner.handlers = {
@@ -711,7 +715,7 @@ class _Checker:
             if not client.is_closed:
                 return f"left its HTTP client open after it stopped ({shown})"
         for store in resources.stores:
-            if not store._closed:
+            if not store.closed:
                 return f"left its store open after it stopped ({shown})"
         threads = await _settled(lambda: _foreign_threads(threads_before))
         if threads:

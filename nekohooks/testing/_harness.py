@@ -14,17 +14,17 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import trio
 import trio.testing
 
-from .._config import HostConfig, Limits
-from .._discovery import PluginFilter
+from .._config import HostConfig, Limits, PluginFilter
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import LoopBlock, PluginStatus
+from .._runner import PluginRunner
 from .._schedule import JobState
 
 __all__ = ["Message", "PluginHarness", "open_harness"]
@@ -75,7 +75,7 @@ class PluginHarness:
 
     def jobs(self) -> dict[str, JobState]:
         """The live counters of each periodic job of the current run, by job id."""
-        return dict(self.host.runners[self.name].job_states)
+        return dict(cast(PluginRunner, self.host.runners[self.name]).job_states)
 
     def blocks(self) -> list[LoopBlock]:
         """Every time the loop watchdog saw this plugin hold the trio loop too long."""

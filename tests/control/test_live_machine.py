@@ -25,14 +25,15 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 import trio
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from plugin_factory import TempVenv, build_wheel
 
-from nekohooks import HostConfig, PluginUnavailable
+from nekohooks import HostConfig
 from nekohooks._discovery import PluginFilter
+from nekohooks._errors import PluginUnavailable
 from nekohooks.control import ControlClient
 
-from ..plugin_factory import TempVenv, build_wheel
 from .conftest import ThreadedHost
 
 MAX_EXAMPLES = 3
@@ -234,11 +235,13 @@ class LiveMachine(RuleBasedStateMachine):
             if running.get(ctx.name) == ctx_id:
                 continue
             assert ctx._http is None or ctx._http.is_closed, f"{ctx.name}: HTTP client open"
-            home = str(ctx.home)
-            assert not [f for f in files if f.startswith(home)], f"{ctx.name}: files left open"
+            store = ctx._store
+            assert store is None or (store._closed and store._conn is None), f"{ctx.name}: store"
         for name in NAMES:
             if name in running:
                 continue
+            home = f"{self.host.config.home}/plugins/{name}/"
+            assert not [f for f in files if f.startswith(home)], f"{name}: files left open"
             left = [t for t in tasks if t == f"neko:{name}" or t.startswith(f"{name}:")]
             assert not left, f"{name}: trio tasks left: {left}"
             assert not [t for t in threads if name in t], f"{name}: threads left"
@@ -254,5 +257,6 @@ def test_live_host_state_machine(wheels, tmp_path: Path) -> None:
         database=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: every step runs pip
     )
     LiveMachine.TestCase().runTest()

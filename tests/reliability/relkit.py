@@ -16,12 +16,7 @@ from pathlib import Path
 
 import trio
 
-from nekohooks import (
-    Limits,
-    NekoPluginBase,
-    RestartPolicy,
-    plugin_entry,
-)
+from nekohooks import Limits, NekoPluginBase, RestartPolicy, plugin_entry
 
 # Tight, explicit limits so every deadline in the suite is known (MockClock seconds).
 LIMITS = Limits(

@@ -6,16 +6,18 @@ Phases: ``startup``, ``entry``, ``periodic``, ``task`` (``ctx.tasks.start``), ``
 Faults: ``raise``, ``hang`` (``await trio.sleep_forever()``), ``hang_sync`` (a sync hook blocked
 on ``threading.Event().wait()`` in its worker thread), ``block`` (``time.sleep`` inside async
 code: holds the trio loop), ``sys_exit``, ``keyboard_interrupt`` (both also from sync code,
-``*_sync``), ``leak_task`` (tasks started and never cancelled), ``leak_thread`` (a non-daemon
+``*_sync``; ``keyboard_interrupt`` cells have expectations of their own, below), ``leak_task`` (tasks started and never cancelled), ``leak_thread`` (a non-daemon
 thread that never ends). Sync variants do not apply to background tasks (they are coroutines).
 
 Expected behaviour, decided here and asserted for every cell:
 
 * The host keeps serving a healthy neighbour: it is pinged every second during the whole
   scenario (async and worker-thread entries alternately) and once more after; no ping fails.
-* ``SystemExit`` and ``KeyboardInterrupt`` from plugin code are plugin faults like any other
-  exception: they are contained and reported in the phase where they happened, and the host
-  never exits or stops because of them.
+* ``SystemExit`` from plugin code is a plugin fault like any other exception: contained and
+  reported in the phase where it happened; the host never exits or stops because of it.
+* ``KeyboardInterrupt`` is never a plugin fault: it is what a real Ctrl-C looks like, and a real
+  Ctrl-C must stop the host. From plugin code in any phase it propagates out of the host, after
+  a graceful shutdown in which every plugin's terminate ran (``test_keyboard_interrupt_cell``).
 * The fault is reported with its plugin and phase: ``host.status("faulty")`` (``phase`` and
   ``last_error``), a log record that names the plugin and the phase, or for entry calls the
   typed error raised to the caller (``EntryFailed`` / ``EntryTimeout`` naming plugin and entry).
@@ -48,17 +50,9 @@ import trio
 import trio.testing
 from relkit import BLOCK_SECONDS, LIMITS, RESTART, Healthy, Pinger, collect_logs, count_tasks
 
-from nekohooks import (
-    EntryFailed,
-    EntryTimeout,
-    HostConfig,
-    NekoError,
-    NekoPluginBase,
-    PluginState,
-    open_host,
-    periodic,
-    plugin_entry,
-)
+from nekohooks import HostConfig, NekoError, NekoPluginBase, open_host, periodic, plugin_entry
+from nekohooks.errors import EntryFailed, EntryTimeout
+from nekohooks.records import PluginState
 
 PHASES = ("startup", "entry", "periodic", "task", "terminate")
 FAULTS = (
@@ -75,15 +69,18 @@ FAULTS = (
     "leak_thread",
 )
 SYNC_FAULTS = frozenset({"raise_sync", "hang_sync", "sys_exit_sync", "keyboard_interrupt_sync"})
+INTERRUPTS = ("keyboard_interrupt", "keyboard_interrupt_sync")
 
 #: The cells that apply: background tasks are coroutines, so they have no sync variants.
-CELLS = [
+ALL_CELLS = [
     (phase, fault)
     for phase in PHASES
     for fault in FAULTS
     if not (phase == "task" and fault in SYNC_FAULTS)
 ]
-FAULT_CELLS = len(CELLS)  # 51; with the 6 import cells: 57 fault cells in all
+CELLS = [(phase, fault) for phase, fault in ALL_CELLS if fault not in INTERRUPTS]
+INTERRUPT_CELLS = [(phase, fault) for phase, fault in ALL_CELLS if fault in INTERRUPTS]
+FAULT_CELLS = len(ALL_CELLS)  # 51; with the 6 import cells: 57 fault cells in all
 
 #: MockClock rate for cells where plugin code hangs in a worker thread (see the docstring).
 THREAD_RATE = 10.0
@@ -98,14 +95,16 @@ WHERE = {
     "task": "background_task",
     "terminate": "terminate",
 }
-#: The phase label the host reports for each phase.
+#: The phase the host reports for each phase (a ``Phase``, equal to its value).
 LABEL = {
     "startup": "startup",
     "entry": "entry",
-    "periodic": f"periodic '{WHERE['periodic']}'",
+    "periodic": "periodic",
     "task": "task",
     "terminate": "terminate",
 }
+#: How the log names a periodic failure: the phase and the job.
+JOB_LOG_LABEL = f"periodic '{WHERE['periodic']}'"
 #: Text every report of a fault must contain.
 TEXT = {
     "raise": "RuntimeError: injected fault",
@@ -381,7 +380,7 @@ def check_job_error(text: str) -> Check:
         assert text in (obs.mid.last_error or ""), brief(obs.mid)
         assert obs.mid.job_runs.get(job, 0) >= 2, obs.mid  # the schedule went on
         assert obs.mid.job_failures.get(job, 0) >= 2, brief(obs.mid)
-        expect_logged(obs, "'faulty'", f"{LABEL['periodic']} failed", text)
+        expect_logged(obs, "'faulty'", f"{JOB_LOG_LABEL} failed", text)
 
     return check
 
@@ -401,7 +400,7 @@ def check_terminate_error(text: str) -> Check:
 def check_block(cell: Cell, obs: Observed) -> None:
     status = obs.end
     assert status.loop_blocks >= 1, brief(status)
-    assert status.phase == "event loop", brief(status)
+    assert status.phase == "event-loop", brief(status)
     assert "blocked the trio loop" in (status.last_error or ""), brief(status)
     assert WHERE[cell.phase] in (status.last_error or ""), status  # names the plugin's function
     assert obs.healthy_blocks == 0
@@ -476,3 +475,31 @@ def test_fault_cell(phase: str, fault: str, tmp_path: Any) -> None:
     if phase == "terminate" and fault.startswith("hang"):
         assert obs.exit_elapsed >= LIMITS.terminate_grace - 0.01  # waited the grace, then cut
     assert obs.tasks_after == obs.tasks_before
+
+
+@pytest.mark.parametrize(
+    ("phase", "fault"), INTERRUPT_CELLS, ids=[f"{p}-{f}" for p, f in INTERRUPT_CELLS]
+)
+def test_keyboard_interrupt_cell(phase: str, fault: str, tmp_path: Any) -> None:
+    """``KeyboardInterrupt`` from plugin code is a Ctrl-C: the host shuts down gracefully (the
+    neighbour's terminate runs) and the interrupt reaches the caller of ``trio.run``."""
+    cell = Cell(phase, fault)
+    config = HostConfig(home=tmp_path / "home", limits=LIMITS, restart=RESTART)
+    terminated: list[str] = []
+
+    class Neighbour(Healthy):
+        async def terminate(self) -> None:
+            terminated.append("healthy")
+
+    plugins = {"faulty": build_faulty(cell), "healthy": Neighbour}
+
+    async def scenario() -> None:
+        async with open_host(config, plugins=plugins, rng=random.Random(0)) as host:
+            await drive(cell, host, Observed())
+
+    try:
+        with pytest.raises(KeyboardInterrupt, match="injected fault"):
+            trio.run(scenario, clock=trio.testing.MockClock(autojump_threshold=0))
+    finally:
+        cell.release.set()
+    assert terminated == ["healthy"]

@@ -38,17 +38,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from nekohooks import (
-    HostConfig,
-    InvalidArguments,
-    NekoError,
-    NekoPluginBase,
-    PluginState,
-    hookimpl,
-    open_host,
-    plugin_entry,
-)
+from nekohooks import HostConfig, NekoError, NekoPluginBase, hookimpl, open_host, plugin_entry
 from nekohooks import cli as neko_cli
+from nekohooks.errors import InvalidArguments
+from nekohooks.records import PluginState
 
 
 def fuzz_settings(examples: int) -> settings:

@@ -36,20 +36,12 @@ from hypothesis import strategies as st
 from relkit import Healthy, collect_logs, tree_snapshot
 
 import nekohooks
-from nekohooks import (
-    HostConfig,
-    NekoError,
-    NekoPluginBase,
-    PluginContext,
-    PluginFilter,
-    PluginState,
-    UnsafePath,
-    open_host,
-    plugin_entry,
-    scan,
-)
+from nekohooks import HostConfig, NekoError, NekoPluginBase, PluginContext, open_host, plugin_entry
 from nekohooks._discovery import load_plugins
 from nekohooks._registry import Registry
+from nekohooks.discovery import PluginFilter, scan
+from nekohooks.errors import UnsafePath
+from nekohooks.records import PluginState
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -247,7 +239,7 @@ def test_plugin_toml_deep_or_huge(toml_root: Path, data: bytes) -> None:
 EP_EXAMPLES = {"values": 300, "line_breaks": 40, "host": 40}
 
 TARGET_MODULE = """
-from nekohooks import NekoPluginBase, hookimpl, plugin_entry
+from nekohooks import hookimpl, NekoPluginBase, plugin_entry
 
 
 class Plugin(NekoPluginBase):

@@ -25,15 +25,9 @@ import pytest
 import trio
 from relkit import tree_snapshot
 
-from nekohooks import (
-    HostConfig,
-    NekoPluginBase,
-    PluginState,
-    RestartPolicy,
-    UnsafePath,
-    open_host,
-    plugin_entry,
-)
+from nekohooks import HostConfig, NekoPluginBase, RestartPolicy, open_host, plugin_entry
+from nekohooks.errors import UnsafePath
+from nekohooks.records import PluginState
 
 
 class Spy(NekoPluginBase):

@@ -49,15 +49,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from nekohooks import (
-    ConfigError,
-    NekoPluginBase,
-    PluginContext,
-    is_transient,
-    neko_plugin,
-    plugin_entry,
-    timer_interval,
-)
+from nekohooks import NekoPluginBase, PluginContext, neko_plugin, plugin_entry, timer_interval
+from nekohooks.errors import ConfigError, is_transient
 
 DEFAULT_TIMEOUT = 30
 _SCHEMA = """
