@@ -252,6 +252,10 @@ class Host:
 
         Raises:
             ValueError: a plugin of that name is already in the table.
+
+        Timeout: the start is bounded by ``limits.startup_timeout`` like any start; a failed
+        start is the plugin's (see its status), not this call's.
+        Cancellation: the plugin stays in the table and keeps starting; only the wait ends.
         """
         if loaded.info.name in self._table:
             raise ValueError(f"plugin {loaded.info.name!r} is already in the host")
@@ -284,6 +288,8 @@ class Host:
         Raises:
             EntryNotFound: no plugin of that name is in the table.
             ValueError: the plugin is still running or stopping (stop it first).
+
+        Cancellation: the plugin keeps starting; only the wait ends.
         """
         old = self._runner(name)
         if old.state not in (PluginState.STOPPED, PluginState.FAILED):
@@ -300,6 +306,9 @@ class Host:
 
         Raises:
             EntryNotFound: no plugin of that name is in the table.
+
+        Cancellation: the stop is shielded (see :meth:`stop_plugin`); a caller cancelled
+        during it still leaves the plugin stopped, and removed.
         """
         await self.stop_plugin(name)
         self._table.drop(name)

@@ -87,14 +87,13 @@ class Broken(NekoPluginBase):
 SERVE = """
 import logging, sys, trio
 from nekohooks import load_config, open_host
-from nekohooks.console import capture_recent
-from nekohooks.control import open_control
+from nekohooks.console import capture_recent, open_console
 
 async def main():
     config = load_config()
     async with open_host(config) as host:
         listen = ("127.0.0.1", int(sys.argv[1]))
-        async with open_control(host, home=config.home, listen=listen, allow_install=True):
+        async with open_console(host, home=config.home, listen=listen, allow_install=True):
             await trio.sleep_forever()
 
 logging.basicConfig(level=logging.INFO)

@@ -1,4 +1,4 @@
-"""The console mounted on the control API's TCP listener: its session instead of the token."""
+"""The console mounted on the control API: its session instead of the token on TCP."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
-from nekohooks.control import open_control
+from nekohooks.console import open_console
 
 
 class Adder(NekoPluginBase):
@@ -43,10 +43,12 @@ async def served() -> AsyncIterator[Served]:
     try:
         async with (
             open_host(HostConfig(home=home), plugins={"adder": Adder}, watchdog=False) as host,
-            open_control(host, home=home, listen=("127.0.0.1", 0)) as server,
+            open_console(host, home=home, listen=("127.0.0.1", 0)) as console,
         ):
-            assert server.tcp is not None
-            yield Served(f"http://127.0.0.1:{server.tcp[1]}", server.socket)
+            server = console.server
+            assert server is not None and server.tcp is not None
+            assert console.base_url == f"http://127.0.0.1:{server.tcp[1]}"
+            yield Served(console.base_url, server.socket)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

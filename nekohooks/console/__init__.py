@@ -1,6 +1,7 @@
 """The web console: operator pages served beside the control API, behind a login link.
 
-``neko run --listen HOST:PORT`` serves it at ``/``; ``neko console`` prints a one-time login link.
+``open_console(host, home=..., listen=...)`` (what ``neko run --listen HOST:PORT`` uses) serves it
+at ``/`` of the control API; ``neko console`` prints a one-time login link.
 The pages are static files in this package (no build step, nothing from the internet) that call
 the control API's ``/v1`` routes with the session cookie and a CSRF header.
 """
@@ -8,6 +9,7 @@ the control API's ``/v1`` routes with the session cookie and a CSRF header.
 from ._auth import COOKIE, CSRF_HEADER, ConsoleAuth, Session, Verdict
 from ._pages import Console
 from ._recent import RecentLines, capture_recent
+from ._serve import open_console
 
 __all__ = [
     "COOKIE",
@@ -18,4 +20,5 @@ __all__ = [
     "Session",
     "Verdict",
     "capture_recent",
+    "open_console",
 ]

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .._host import Host
+from ..control import ControlServer
 from ._auth import ConsoleAuth
 from ._packages import PipFailed, install_args, run_pip
 from ._recent import RecentLines, capture_recent, recent_or_new
@@ -113,6 +114,8 @@ class Console:
             ``rescan``); off unless the host's operator turns it on.
         host: the running host, for uptime and restarts.
         registry: the control API's Prometheus registry, for calls and failures.
+        rescan: the running host's rescan, after an install or uninstall.
+        server: the control API serving the console (its socket and TCP address).
     """
 
     home: Path
@@ -123,6 +126,7 @@ class Console:
     host: Host | None = None
     registry: CollectorRegistry | None = None
     rescan: Callable[[], Awaitable[tuple[list[str], list[str]]]] | None = None
+    server: ControlServer | None = None
     _pip_lock: trio.Lock = attrs.field(factory=trio.Lock, init=False)
 
     def login_url(self) -> str:
@@ -147,14 +151,14 @@ class Console:
         with capture_recent(self.recent):
             yield self
 
-    def link_routes(self) -> list[BaseRoute]:
-        """``POST /v1/console/login-link``: mount it behind the control API's token (or on its
-        Unix socket); it answers with a fresh one-time login link."""
-        return [Route("/v1/console/login-link", self._mint, methods=["POST"])]
-
     def routes(self) -> list[BaseRoute]:
-        """The console's pages and their data, to mount beside the API on its TCP listener."""
+        """The console's pages and their data, to mount beside the control API.
+
+        ``POST /v1/console/login-link`` answers with a fresh one-time login link: it relies on
+        the API's guard (the token on TCP, the file mode of the Unix socket).
+        """
         return [
+            Route("/v1/console/login-link", self._mint, methods=["POST"]),
             Route("/", self._shell, methods=["GET"]),
             Route("/plugins/{name}", self._shell, methods=["GET"]),
             Route("/login", self._login, methods=["GET"]),

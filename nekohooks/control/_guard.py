@@ -24,13 +24,16 @@ from starlette.exceptions import HTTPException
 from ._token import token_matches
 from ._wire import dumps
 
-__all__ = ["Guard", "GuardPolicy", "local_hosts"]
+__all__ = ["Guard", "GuardPolicy", "SessionCheck", "local_hosts"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: ``(method, path, headers) -> admitted``: lets a request in without the bearer token.
+SessionCheck = Callable[[str, str, Mapping[str, str]], bool]
 
 #: Request bodies (call arguments) above this size are refused with 413.
 DEFAULT_MAX_BODY = 1 << 20
@@ -62,7 +65,7 @@ class GuardPolicy:
     token: str | None = None
     hosts: frozenset[str] | None = None
     max_body: int = DEFAULT_MAX_BODY
-    session: Callable[[str, str, Mapping[str, str]], bool] | None = None
+    session: SessionCheck | None = None
 
 
 class BodyTooLarge(HTTPException):

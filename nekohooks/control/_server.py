@@ -21,9 +21,8 @@ from starlette.routing import BaseRoute
 
 from .._errors import NekoError
 from .._host import Host
-from ..console import Console
 from ._app import create_app
-from ._guard import DEFAULT_MAX_BODY, Guard, GuardPolicy, local_hosts
+from ._guard import DEFAULT_MAX_BODY, Guard, GuardPolicy, SessionCheck, local_hosts
 from ._live import Live
 from ._metrics import Metrics
 from ._paths import MAX_SOCKET_PATH, ensure_run_dir, socket_path
@@ -41,6 +40,7 @@ class ControlServer:
     socket: Path
     tcp: tuple[str, int] | None
     live: Live
+    metrics: Metrics
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -107,7 +107,7 @@ async def open_control(
     listen: tuple[str, int] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     routes: Sequence[BaseRoute] = (),
-    allow_install: bool = False,
+    session: SessionCheck | None = None,
 ) -> AsyncIterator[ControlServer]:
     """Serve ``host``'s control API while the block runs.
 
@@ -119,7 +119,8 @@ async def open_control(
             ``Host`` of this server's own names.
         max_body: the largest request body accepted, in bytes.
         routes: more Starlette routes served behind the same checks (the web console's).
-        allow_install: the web console may pip install / uninstall plugins (then rescan).
+        session: on TCP, admits a request without the token when it returns true for its
+            method, path and headers (the web console's session; Host/Origin still checked).
 
     Raises:
         NekoError: the socket is taken by another running host, its path is too long, or the
@@ -132,17 +133,8 @@ async def open_control(
     ensure_run_dir(home)
     live = Live(host, home)
     metrics = Metrics(host)
-    console = None
-    if listen is not None:  # the web console, served beside the API on TCP
-        console = Console(
-            home=home,
-            host=host,
-            registry=metrics.registry,
-            allow_install=allow_install,
-            rescan=live.rescan,
-        )
     app = create_app(host, live, metrics)
-    app.router.routes.extend([*routes, *(console.link_routes() if console else ())])
+    app.router.routes.extend(routes)
     listeners: list[tuple[Guard, socket.socket]] = []
     tcp_address: tuple[str, int] | None = None
     path = socket_path(home)
@@ -152,12 +144,7 @@ async def open_control(
             tcp = _tcp_listener(*listen)
             tcp_address = tcp.getsockname()[:2]
             hosts = local_hosts(listen[0], tcp.getsockname()[1])
-            assert console is not None
-            console.base_url = f"http://{_url_host(listen[0])}:{tcp_address[1]}"
-            policy = GuardPolicy(token, hosts, max_body, session=console.admits)
-            pages = create_app(host, live, metrics)  # the API, plus the console's pages
-            pages.router.routes.extend([*routes, *console.link_routes(), *console.routes()])
-            listeners.append((Guard(pages, policy), tcp))
+            listeners.append((Guard(app, GuardPolicy(token, hosts, max_body, session)), tcp))
         listeners.insert(0, (Guard(app, GuardPolicy(max_body=max_body)), _unix_listener(path)))
     except BaseException:
         for _, sock in listeners:
@@ -172,21 +159,13 @@ async def open_control(
             where = f" and http://{listen[0]}:{tcp_address[1]}" if listen and tcp_address else ""
             log.info("control API on %s%s", path, where)
             try:
-                with console.capturing() if console else contextlib.nullcontext():
-                    yield ControlServer(path, tcp_address, live)
+                yield ControlServer(path, tcp_address, live, metrics)
             finally:
                 stopping.set()
     finally:
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == inode:
                 os.unlink(path)
-
-
-def _url_host(host: str) -> str:
-    """``host`` as a browser should write it in a link to the console."""
-    if host in ("0.0.0.0", "::"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 async def _serve(
