@@ -193,8 +193,9 @@ function debounced(fn, ms) {
 // ---- the plugins table ----------------------------------------------------------------------------
 
 const COLUMNS = [
-  ["Plugin", ""], ["State", ""], ["Distribution", ""], ["Isolation", ""], ["Uptime", "num"],
-  ["Restarts", "num"], ["Last error", "err"], ["Calls", "num"], ["Failures", "num"], ["Actions", ""],
+  ["Plugin", "nowrap"], ["State", ""], ["Distribution", "nowrap"], ["Isolation", "nowrap"],
+  ["Uptime", "num nowrap"], ["Restarts", "num"], ["Last error", "err"], ["Calls", "num"],
+  ["Failures", "num"], ["Actions", ""],
 ];
 
 function pluginRow(p, fetchedAt, refresh) {
