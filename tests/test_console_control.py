@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import tempfile
@@ -10,9 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
+from click.testing import CliRunner
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
+from nekohooks.cli._console import console as neko_console  # not the group: it may os._exit
 from nekohooks.console import open_console
+from nekohooks.control import open_control
 
 
 class Adder(NekoPluginBase):
@@ -109,3 +114,39 @@ async def test_the_bearer_token_cannot_be_traded_for_nothing(served: Served) -> 
         again = await other.get(link)
         assert again.status_code == 403
         assert (await other.get("/v1/plugins")).status_code == 401
+
+
+def test_neko_console_without_a_running_host_says_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEKO_HOME", str(tmp_path))
+    result = CliRunner().invoke(neko_console, [])
+    assert result.exit_code == 1
+    assert "no host is running in this home" in result.output
+    assert "neko run --listen 127.0.0.1:PORT" in result.output
+
+
+async def test_neko_console_prints_a_link_or_says_the_host_has_no_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = Path(tempfile.mkdtemp(prefix="nk-"))
+    monkeypatch.setenv("NEKO_HOME", str(home))
+    invoke = functools.partial(CliRunner().invoke, neko_console, [])
+    try:
+        async with open_host(
+            HostConfig(home=home), plugins={"adder": Adder}, watchdog=False
+        ) as host:
+            async with open_control(host, home=home):  # the API alone: no console
+                plain = await trio.to_thread.run_sync(invoke)
+            async with open_console(host, home=home, listen=("127.0.0.1", 0)) as console:
+                served = await trio.to_thread.run_sync(invoke)
+                assert console.base_url is not None
+                async with httpx.AsyncClient(base_url=console.base_url) as client:
+                    opened = await client.get(served.output.strip())
+                    assert opened.status_code == 200
+                    assert (await client.get("/v1/plugins")).status_code == 200
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert plain.exit_code == 1
+    assert "serves no console" in plain.output
+    assert served.exit_code == 0, served.output
