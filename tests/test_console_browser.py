@@ -244,9 +244,35 @@ def log_in(driver: WebDriver, served: Served) -> None:
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
 
 
+# Rows are rebuilt whenever an event changes what they show, so tests read them in one script
+# call (an element looked up first and read later could be gone by then).
+def row_text(driver: WebDriver, plugin: str) -> str | None:
+    text: str | None = driver.execute_script(
+        "const row = document.querySelector(`tr[data-plugin='${arguments[0]}']`);"
+        "return row ? row.innerText : null",
+        plugin,
+    )
+    return text
+
+
 def state_of(driver: WebDriver, plugin: str) -> str | None:
-    cells = driver.find_elements(By.CSS_SELECTOR, f'tr[data-plugin="{plugin}"] [data-state]')
-    return cells[0].text if cells else None
+    state: str | None = driver.execute_script(
+        "const cell = document.querySelector(`tr[data-plugin='${arguments[0]}'] [data-state]`);"
+        "return cell ? cell.textContent : null",
+        plugin,
+    )
+    return state
+
+
+def press(driver: WebDriver, selector: str) -> str:
+    """Focus the control ``selector`` finds and press Enter on it; return its aria-label."""
+    label: str = driver.execute_script(
+        "const el = document.querySelector(arguments[0]); el.focus();"
+        "return el.getAttribute('aria-label') || el.textContent",
+        selector,
+    )
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    return label
 
 
 def test_without_a_session_the_console_refuses(browser: WebDriver, served: Served) -> None:
@@ -266,17 +292,15 @@ def test_without_a_session_the_console_refuses(browser: WebDriver, served: Serve
 def test_after_login_the_table_lists_the_plugins(browser: WebDriver, served: Served) -> None:
     log_in(browser, served)
     assert browser.current_url == served.base + "/"  # the code is gone from the address bar
-    names = {
-        row.get_attribute("data-plugin")
-        for row in browser.find_elements(By.CSS_SELECTOR, "#plugins tbody tr")
-    }
-    assert set(EXAMPLES) | {"hostile", "broken"} <= names
+    names = browser.execute_script(
+        "return [...document.querySelectorAll('#plugins tbody tr')].map(r => r.dataset.plugin)"
+    )
+    assert set(EXAMPLES) | {"hostile", "broken"} <= set(names)
     wait_for(browser, lambda d: state_of(d, "hello") == "running")
     wait_for(
         browser, lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class").split()
     )
-    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-plugin="hello"]')
-    assert "neko-hello 0.1.0" in row.text
+    assert "neko-hello 0.1.0" in (row_text(browser, "hello") or "")
     cookie = browser.get_cookie("neko_session")
     assert cookie is not None
     assert cookie["httpOnly"] is True
@@ -288,8 +312,10 @@ def test_after_login_the_table_lists_the_plugins(browser: WebDriver, served: Ser
 def test_a_form_refuses_out_of_range_values_then_calls(page: WebDriver, served: Served) -> None:
     page.get(served.base + "/plugins/companion")
     card = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="set_timeout"]'))
-    job = page.find_element(By.CSS_SELECTOR, '#jobs tr[data-job="checkpoint"]')
-    cells = [td.text for td in job.find_elements(By.TAG_NAME, "td")]
+    cells = page.execute_script(
+        "return [...document.querySelectorAll('#jobs tr[data-job=checkpoint] td')]"
+        ".map(td => td.textContent)"
+    )
     assert cells[:2] == ["checkpoint", "every 60s"]
     assert cells[3].endswith("s)") and "in " in cells[3]  # next run: "9:41:07 PM (in 59s)"
     page.execute_script(
@@ -333,11 +359,8 @@ def test_disabling_a_plugin_updates_the_table_without_a_reload(
         wait_for(page, lambda d: state_of(d, "hello") == "disabled")
         assert page.execute_script("return window.__sameDocument") is True
         # From the page: its own button, keyboard only.
-        button = page.find_element(
-            By.CSS_SELECTOR, 'tr[data-plugin="hello"] [data-action="enable"]'
-        )
-        assert button.get_attribute("aria-label") == "Enable hello"
-        button.send_keys(Keys.ENTER)
+        label = press(page, 'tr[data-plugin="hello"] [data-action="enable"]')
+        assert label == "Enable hello"
         wait_for(page, lambda d: state_of(d, "hello") == "running")
         assert page.execute_script("return window.__sameDocument") is True
     finally:
@@ -346,12 +369,11 @@ def test_disabling_a_plugin_updates_the_table_without_a_reload(
 
 def test_hostile_strings_render_as_text(page: WebDriver, served: Served) -> None:
     page.get(served.base + "/")
-    broken = 'tr[data-plugin="broken"]'
-    wait_for(page, lambda d: "startup " + EVIL in d.find_element(By.CSS_SELECTOR, broken).text)
+    wait_for(page, lambda d: "startup " + EVIL in (row_text(d, "broken") or ""))
 
     page.get(served.base + "/plugins/hostile")
-    main = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="fail"]'))
-    main = page.find_element(By.TAG_NAME, "main")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, '[data-entry="fail"]'))
+    main = page.find_element(By.TAG_NAME, "main")  # the page's frame: never replaced
     wait_for(page, lambda d: "log line " + EVIL in main.text)
     assert "Hostile " + EVIL in main.text  # the description
     assert "Echoes " + EVIL in main.text  # an entry's description
@@ -456,8 +478,8 @@ def test_install_and_uninstall_from_the_console(page: WebDriver, served: Served)
     assert served.api("GET", "/v1/plugins/extra").is_success
     button.send_keys(Keys.ENTER)
     wait_for(page, lambda d: d.current_url == served.base + "/", timeout=60)
-    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-plugin="hello"]'))
-    assert not page.find_elements(By.CSS_SELECTOR, 'tr[data-plugin="extra"]')
+    wait_for(page, lambda d: state_of(d, "hello"))
+    assert state_of(page, "extra") is None
     assert served.api("GET", "/v1/plugins/extra").status_code == 404
 
 

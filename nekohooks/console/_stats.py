@@ -60,8 +60,9 @@ def _jobs(
             {
                 "id": job.id,
                 "schedule": job.describe(),
-                "last_run": None if last is None else wall - (now - last),
-                "next_run": upcoming,
+                # whole seconds: the clocks' offset jitters, and the page rebuilds on change
+                "last_run": None if last is None else round(wall - (now - last)),
+                "next_run": None if upcoming is None else round(upcoming),
                 "runs": getattr(state, "runs", 0),
                 "failed": getattr(state, "failures", 0) + getattr(state, "timeouts", 0),
                 "skipped": getattr(state, "skipped", 0),

@@ -198,6 +198,12 @@ const COLUMNS = [
   ["Failures", "num"], ["Actions", ""],
 ];
 
+// What a row or a page header shows, minus what changes by itself (uptime, job times): rebuilding
+// only when this changes keeps keyboard focus and half-pressed buttons where they are.
+function sameness(record) {
+  return JSON.stringify({ ...record, uptime: null, started_at: null, jobs: null });
+}
+
 function pluginRow(p, fetchedAt, refresh) {
   const state = stateOf(p);
   const up = el("span", { "data-uptime": "" });
@@ -247,8 +253,12 @@ async function pluginsPage() {
   function place(name) {
     const record = records.get(name);
     if (!record) return;
-    const row = pluginRow({ ...record, ...(stats[name] || {}) }, Date.now(), refreshOne);
+    const merged = { ...record, ...(stats[name] || {}) };
+    const key = sameness(merged);
     const old = rows.get(name);
+    if (old && old.dataset.key === key) return;  // nothing shown changed (uptime ticks by itself)
+    const row = pluginRow(merged, Date.now(), refreshOne);
+    row.dataset.key = key;
     if (old) {
       const focused = old.contains(document.activeElement) ? document.activeElement : null;
       old.replaceWith(row);
@@ -376,6 +386,9 @@ async function pluginPage(name) {
   const entries = el("div", { class: "grid" }, (p.entries || []).map((entry) => entryCard(name, entry, () => refresh(name))));
 
   function renderHead(record) {
+    const key = sameness(record);
+    if (head.dataset.key === key) return;
+    head.dataset.key = key;
     const active = document.activeElement;
     const focused = head.contains(active) && active.dataset.action ? active.dataset.action : null;
     const state = stateOf(record);
@@ -402,6 +415,9 @@ async function pluginPage(name) {
 
   function renderJobs(record) {
     const list = jobList(record);
+    const key = JSON.stringify(list);
+    if (jobs.dataset.key === key) return;
+    jobs.dataset.key = key;
     if (!list.length) { fill(jobs, el("p", { class: "empty", text: "No periodic jobs." })); return; }
     const cols = ["Job", "Schedule", "Last run", "Next run", "Runs", "Failed", "Skipped"];
     fill(jobs, el("table", { id: "jobs" },
