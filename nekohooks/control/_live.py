@@ -30,7 +30,8 @@ from pathlib import Path
 import trio
 
 from .. import __version__
-from .._discovery import Candidate, PluginFilter, load_plugins, scan
+from .._config import PluginFilter
+from .._discovery import Candidate, load_plugins, scan
 from .._errors import PluginError, PluginUnavailable
 from .._host import Host
 from .._model import PluginState, PluginStatus
@@ -251,6 +252,11 @@ class Live:
                 raise PluginError(name, "is no longer installed; use rescan")
             if name in registry.disabled:
                 registry.disabled.remove(name)
+        in_use = {package_of(p.info.module) for p in registry.plugins.values()}
+        for cand in candidates:  # a reinstalled distribution: not the modules of its last run
+            package = package_of(cand.value.partition(":")[0])
+            if package not in in_use:
+                ModuleSwap(package).take()
         scratch = await _load(candidates, self.host)
         registry.failures.extend(scratch.failures)
         for loaded in scratch.plugins.values():
