@@ -255,8 +255,8 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             with host.events.subscribe() as subscription:
-                if mode == SSE:
-                    yield b": nekohooks events\n\n"
+                # at once, so the client knows it is subscribed (a comment; a blank line)
+                yield b": nekohooks events\n\n" if mode == SSE else b"\n"
                 sequence = dropped = 0
                 while True:
                     event = None
