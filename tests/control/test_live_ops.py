@@ -100,7 +100,7 @@ def test_reload_runs_upgraded_code_and_rolls_back_a_broken_upgrade(venv, tmp_pat
         assert client.call("gamma.version") == 2
         broken = _wheel(tmp_path / "w", 3, extra="raise RuntimeError('broken release')")
         venv.pip("install", "--quiet", "--no-deps", "--no-index", str(broken))
-        with pytest.raises(PluginError, match="reload failed .*broken release.*is running again"):
+        with pytest.raises(PluginError, match=r"reload failed .*broken release.*is running again"):
             client.action("gamma", "reload")
         assert client.call("gamma.version") == 2  # the previous code, whole
         assert sys.modules["neko_ops_gamma"].VERSION == 2
