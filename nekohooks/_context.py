@@ -193,19 +193,42 @@ class PluginContext:
     async def download(self, url: str, filename: str, *, max_bytes: int = 100 << 20) -> Path:
         """Stream ``url`` into ``data_dir/downloads/filename`` atomically; return the path.
 
-        Refuses names that escape the folder before any request; raises ``DownloadTooLarge``
-        past ``max_bytes``. On cancel or error no partial file is left behind.
+        Args:
+            url: what to fetch, with the plugin's own :attr:`http` client.
+            filename: the name to keep it under, inside ``data_dir/downloads``.
+            max_bytes: the largest body accepted (default 100 MiB).
+
+        Raises:
+            UnsafePath: ``filename`` would leave the folder; checked before any request.
+            DownloadTooLarge: the body passed ``max_bytes``; nothing is kept.
+            DownloadError: an HTTP error status, or the network failed.
+
+        Timeout: the client's timeouts (10 s per network operation) apply to each read.
+        Cancellation: the request is cancelled and the partial file removed; ``Cancelled``
+        propagates. On any error no partial file is left behind either.
         """
         root = self.data_dir / "downloads"
         await trio.Path(root).mkdir(parents=True, exist_ok=True)
         return await download(self.http, url, root, filename, plugin=self.name, max_bytes=max_bytes)
 
     async def send_message(self, target: str, message: Any) -> None:
-        """Send ``message`` to ``target`` through the host's transport (or its message sink)."""
+        """Send ``message`` to ``target`` through the host's transport (or its message sink).
+
+        Args:
+            target: a user, chat or channel id the transport understands.
+            message: text or any object the transport understands.
+
+        A transport that raises is logged and the next one tried; this does not raise for it.
+        Cancellation: the transport being awaited is cancelled; the message may or may not
+        have been delivered.
+        """
         await self._deliver(self.name, target, message)
 
     async def aclose(self) -> None:
-        """Cancel tasks, close the HTTP client and the store. Idempotent; shielded from cancel."""
+        """Cancel tasks, close the HTTP client and the store. Idempotent.
+
+        Cancellation: shielded; it finishes closing even when the caller is cancelled.
+        """
         with trio.CancelScope(shield=True):
             self.tasks.cancel_all()
             if self._http is not None:

@@ -1,25 +1,4 @@
-"""Every error nekohooks raises, in one tree.
-
-::
-
-    NekoError
-    ├── ConfigError                 a host or plugin configuration file is unreadable or invalid
-    ├── PluginError                 something is wrong with one plugin (carries .plugin)
-    │   ├── PluginLoadError         discovery: import, registration, validation or version check failed
-    │   ├── PluginUnavailable       the plugin is not running (disabled, failed, restarting, stopped)
-    │   ├── EntryNotFound           no such entry on that plugin
-    │   └── EntryError              one entry call went wrong (carries .entry)
-    │       ├── InvalidArguments    rejected before the plugin code ran (carries .argument)
-    │       ├── EntryTimeout        the call outlived its timeout and was cancelled
-    │       └── EntryFailed         the plugin code raised (the cause is chained as __cause__)
-    └── ContextError                a plugin misused its context (carries .plugin)
-        ├── UnsafePath              a file name would escape the plugin's folder
-        ├── DownloadError           a download failed (HTTP status, size limit, network)
-        │   └── DownloadTooLarge    the body exceeded the size limit; nothing was kept
-        └── StoreError              the plugin's persistent store failed
-
-Every error names the plugin it concerns, and where it applies the entry and the
-:class:`Phase` of the plugin's life in which it happened.
+"""The error classes (drawn as a tree in :mod:`nekohooks.errors`, their public home) and phases.
 
 Only :data:`PLUGIN_FAULTS` (``Exception`` and ``SystemExit``) raised by plugin code count as the
 plugin's fault. ``KeyboardInterrupt`` is never one: a real Ctrl-C (or the SIGTERM that ``neko run``

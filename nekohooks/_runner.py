@@ -18,10 +18,8 @@ task but are registered with the runner, so stopping the plugin cancels them.
 from __future__ import annotations
 
 import functools
-import heapq
 import inspect
 import logging
-import math
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -32,6 +30,7 @@ import trio.lowlevel
 from ._api import NekoPluginBase, lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
 from ._context import PluginContext
+from ._deadlines import CallDeadlines
 from ._errors import PLUGIN_FAULTS, EntryFailed, EntryTimeout, Phase, PluginUnavailable
 from ._events import EventKind
 from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
@@ -86,7 +85,7 @@ class PluginRunner:
         self._stop = trio.Event()
         self._run_scope: trio.CancelScope | None = None
         self._constructed = False
-        self._calls = _CallDeadlines()
+        self._calls = CallDeadlines()
         self._crashes: list[float] = []
         self._rng = env.rng
 
@@ -449,54 +448,6 @@ class PluginRunner:
 
     async def _next_sync(self, gen: Any) -> Any:
         return await in_thread(functools.partial(next, gen, _END), self.limiter)
-
-
-class _CallDeadlines:
-    """The cancel scopes of a plugin's in-flight calls, and one timer task for their timeouts.
-
-    A ``CancelScope`` with a deadline costs about 2 µs more to enter and leave than one
-    without (trio registers and unregisters the deadline), a third of a call's cost. So each
-    call's scope has no deadline; it joins the set of calls due at the same 10 ms tick, and
-    :meth:`expire`, one task per plugin run, cancels a tick's leftovers when it comes. A call
-    thus times out at most 10 ms after its timeout.
-    """
-
-    TICK = 0.01
-
-    def __init__(self) -> None:
-        self._due: dict[float, set[trio.CancelScope]] = {}
-        self._ticks: list[float] = []  # heap of the keys of _due
-        self._timer: trio.CancelScope | None = None
-
-    def add(self, scope: trio.CancelScope, timeout: float) -> set[trio.CancelScope]:
-        """Register ``scope`` to be cancelled ``timeout`` seconds from now; return its set,
-        from which the caller discards it when the call ends."""
-        tick = math.ceil((trio.current_time() + timeout) / self.TICK) * self.TICK
-        calls = self._due.get(tick)
-        if calls is None:
-            calls = self._due[tick] = set()
-            heapq.heappush(self._ticks, tick)
-            if self._timer is not None and tick < self._timer.deadline:
-                self._timer.deadline = tick
-        calls.add(scope)
-        return calls
-
-    def cancel_all(self) -> None:
-        """Cancel every registered call now (the plugin is stopping)."""
-        for calls in self._due.values():
-            for scope in calls:
-                scope.cancel()
-
-    async def expire(self) -> None:
-        """Cancel calls as their tick passes, until cancelled (with the plugin's run)."""
-        while True:
-            with trio.CancelScope(deadline=self._ticks[0] if self._ticks else math.inf) as timer:
-                self._timer = timer
-                await trio.sleep_forever()
-            now = trio.current_time()
-            while self._ticks and self._ticks[0] <= now:
-                for scope in self._due.pop(heapq.heappop(self._ticks)):
-                    scope.cancel()
 
 
 def _wrap_sync(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:

@@ -128,7 +128,7 @@ requires-python = ">=3.11"
 dependencies = ["nekohooks>=$floor"]
 
 [project.optional-dependencies]
-test = ["pytest>=8"]
+test = ["nekohooks[testing]>=$floor", "pytest>=8"]  # the contract kit and pytest
 
 # This line is what makes it a plugin: the host finds "$name" in this entry-point group.
 [project.entry-points."neko.plugins"]
@@ -250,7 +250,7 @@ _README = """\
 The `$name` plugin for [nekohooks](https://pypi.org/project/nekohooks/).
 
 ```bash
-pip install -e .              # registers the plugin (entry point "$name" in neko.plugins)
+pip install -e ".[test]"      # registers the plugin (entry point "$name" in neko.plugins)
 neko list                     # $name should be listed as running
 neko info $name               # its entries and periodic jobs
 neko call $name.hello name=Ada

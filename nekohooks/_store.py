@@ -38,8 +38,12 @@ def integrity_ok(path: Path) -> bool:
 class PluginStore:
     """A per-plugin JSON key-value store. Calls never block the trio loop.
 
-    On cancel, a write already handed to SQLite finishes (it is committed whole or not at all);
-    the cancellation is delivered when it returns.
+    Every method raises :class:`~nekohooks.errors.StoreError` (naming the plugin) when SQLite
+    fails, the store is closed, a key is not a non-empty string or a value is not JSON.
+
+    Cancellation (every method): a read or write already handed to SQLite finishes (a write is
+    committed whole or not at all) and the cancellation is delivered when it returns; nothing
+    is half-written. There are no timeouts: SQLite's own busy timeout applies.
     """
 
     def __init__(self, path: Path, *, plugin: str) -> None:

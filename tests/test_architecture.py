@@ -71,3 +71,14 @@ def test_every_private_module_is_in_a_layer() -> None:
     modules = [m.name for m in pkgutil.iter_modules([str(PACKAGE)])]
     missing = [m for m in modules if f"nekohooks.{m}" not in text]
     assert missing == []
+
+
+def test_no_module_is_long_without_saying_why() -> None:
+    """A module over ~500 lines says at its top why it is one module ("Over 500 lines: ...")."""
+    long = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if len(path.read_text(encoding="utf-8").splitlines()) > 520
+        and "Over 500 lines:" not in path.read_text(encoding="utf-8")[:3000]
+    ]
+    assert long == []

@@ -25,7 +25,8 @@ from rich.console import Console
 from test_cli import NEKO
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, periodic
-from nekohooks.cli import _log_changes, status_table
+from nekohooks.cli._render import status_table
+from nekohooks.cli._run import log_changes
 
 
 def run_env(home: Path, **extra: str) -> dict[str, str]:
@@ -281,7 +282,7 @@ def test_state_changes_are_logged_once_each(
             open_host(config, plugins={"flaky": Flaky}, watchdog=False) as host,
             trio.open_nursery() as nursery,
         ):
-            nursery.start_soon(_log_changes, host, None)
+            nursery.start_soon(log_changes, host, None)
             await trio.sleep(120)
             nursery.cancel_scope.cancel()
 

@@ -9,7 +9,18 @@
   captured.
 * :func:`valid_arguments` / :func:`invalid_arguments` / :func:`from_schema`: the hypothesis
   strategies the kit draws entry arguments from.
+
+The kit is the ``testing`` extra: ``pip install "nekohooks[testing]"`` (it adds hypothesis).
+Without it, importing this package raises one :class:`ImportError` saying so.
 """
+
+try:
+    import hypothesis as _hypothesis  # noqa: F401  (only to check that the extra is installed)
+except ImportError as exc:
+    raise ImportError(
+        'nekohooks.testing (the contract kit) needs hypothesis: pip install "nekohooks[testing]"',
+        name=exc.name,
+    ) from None
 
 from ._contract import ContractReport, ContractViolation, check_plugin
 from ._harness import Message, PluginHarness, open_harness

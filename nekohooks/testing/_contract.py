@@ -18,25 +18,21 @@ the plugin, the entry or job, and hypothesis's minimal failing example:
 
 Every check runs the plugin in a real host on trio's ``MockClock``, in a worker thread watched
 in real time: a plugin that ignores cancellation and would hang the run forever is reported
-(with where it is stuck) and interrupted.
+(with where it is stuck) and interrupted. This module holds the properties; the watched thread
+is in :mod:`._watched`, the leak probes in :mod:`._probes`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import json
 import math
-import os
-import sys
 import tempfile
 import threading
-import time
-import types
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 import hypothesis
@@ -47,25 +43,17 @@ import trio.testing
 
 from .._config import Limits
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
-from .._model import EntryKind, EntrySpec, JobSpec, PluginState
-from .._runner import PluginRunner
+from .._model import EntrySpec, JobSpec, PluginState
 from .._schedule import Cron, Every, next_fire
-from .._store import PluginStore
 from ._harness import PluginHarness, open_harness
+from ._probes import Resources, all_tasks, foreign_threads, open_fds, settled
 from ._strategies import invalid_arguments, valid_arguments
+from ._watched import IO_GRACE_CALLS, IO_GRACE_JOBS, LiveHost, Stalled, run_watched
 
 __all__ = ["ContractReport", "ContractViolation", "check_plugin"]
 
 T = TypeVar("T")
 Arguments = dict[str, Any]
-
-#: How long (real seconds) the loop must be idle before the mock clock jumps ahead during an
-#: entry call. Real I/O (trio.Path's worker threads, a DNS lookup, a loopback socket) looks
-#: idle to the clock; this gives it time to finish before a timeout fires.
-IO_GRACE_CALLS = 0.02
-#: The same while days of periodic jobs pass: none, or each of thousands of ticks would wait
-#: for it. A job whose runs wait on real I/O should be listed in ``skip``.
-IO_GRACE_JOBS = 0.0
 
 
 class ContractViolation(AssertionError):
@@ -149,153 +137,6 @@ def check_plugin(
     return report
 
 
-# ---- running trio in a watched thread -------------------------------------------------------
-
-
-class _Stalled(Exception):
-    def __init__(self, where: str) -> None:
-        super().__init__(where)
-        self.where = where
-
-
-class _KitAbort(BaseException):
-    """Injected into a stuck run's thread; nothing in a plugin or in trio catches it."""
-
-
-#: What is left of interrupted runs (their exception and traceback), kept for the life of the
-#: process: garbage-collecting an interrupted trio run runs its finalizers in whatever thread
-#: collects it, and they would tear down that thread's own trio run.
-_ABANDONED: list[object] = []
-
-
-def _run_watched(
-    fn: Callable[[], Awaitable[T]], *, stall_timeout: float, clock: trio.testing.MockClock
-) -> T:
-    """``trio.run(fn)`` in a thread; raise :class:`_Stalled` if it is not done in time."""
-    outcome: list[Any] = []
-    roots: list[trio.lowlevel.Task] = []
-
-    async def main() -> T:
-        roots.append(trio.lowlevel.current_root_task())  # type: ignore[arg-type]
-        return await fn()
-
-    def target() -> None:
-        try:
-            outcome.append(("ok", trio.run(main, clock=clock)))
-        except BaseException as exc:  # handed to the caller below
-            outcome.append(("error", exc))
-
-    thread = threading.Thread(target=target, name="neko-contract-run", daemon=True)
-    thread.start()
-    thread.join(stall_timeout)
-    if thread.is_alive():
-        where = _stuck_at(thread, roots[0] if roots else None)
-        _interrupt(thread)
-        _ABANDONED.append(outcome)
-        raise _Stalled(where)
-    kind, value = outcome[0]
-    if kind == "error":
-        raise value
-    return value  # type: ignore[no-any-return]
-
-
-def _foreign(code: types.CodeType) -> bool:
-    """True for code outside trio, nekohooks and the standard library: the plugin's.
-
-    Generated code (``<attrs generated init ...>``, ``<string>``) is nobody's: skipped.
-    """
-    skip = (os.path.dirname(trio.__file__), os.path.dirname(os.path.dirname(__file__)))
-    stdlib = os.path.dirname(os.__file__)
-    return not code.co_filename.startswith((*skip, stdlib, "<"))
-
-
-def _stuck_at(thread: threading.Thread, root: trio.lowlevel.Task | None) -> str:
-    """Where a stuck run is: plugin frames on the thread's stack, else in its trio tasks."""
-    frame = sys._current_frames().get(thread.ident or 0)
-    while frame is not None:
-        if _foreign(frame.f_code):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}"
-        frame = frame.f_back
-    # A task that keeps being rescheduled is suspended between steps: look at its awaits.
-    places: list[str] = []
-    stack = [root] if root is not None else []
-    while stack:
-        task = stack.pop()
-        with contextlib.suppress(Exception):  # the run is still going: read what we can
-            for nursery in task.child_nurseries:
-                stack.extend(nursery.child_tasks)
-            frames = [f for f, _ in task.iter_await_frames() if _foreign(f.f_code)]
-            if frames:
-                f = frames[-1]
-                places.append(f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_qualname}")
-    return ", ".join(sorted(set(places))) or "an unknown place"
-
-
-def _interrupt(thread: threading.Thread) -> None:
-    """Raise :class:`_KitAbort` in ``thread`` until it ends (at most ~5 s)."""
-    assert thread.ident is not None
-    for _ in range(100):
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(thread.ident), ctypes.py_object(_KitAbort)
-        )
-        thread.join(0.05)
-        if not thread.is_alive():
-            return
-
-
-# ---- leaks ----------------------------------------------------------------------------------
-
-
-def _all_tasks() -> set[trio.lowlevel.Task]:
-    found: set[trio.lowlevel.Task] = set()
-    stack = [trio.lowlevel.current_root_task()]
-    while stack:
-        task = stack.pop()
-        if task is None or task in found:
-            continue
-        found.add(task)
-        for nursery in task.child_nurseries:
-            stack.extend(nursery.child_tasks)
-    return found
-
-
-def _open_fds() -> set[str]:
-    """Descriptors of this process as ``fd -> target`` strings (Linux); empty elsewhere."""
-    fds: set[str] = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir("/proc/self/fd"):
-            with contextlib.suppress(OSError):
-                fds.add(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-    return fds
-
-
-def _foreign_threads(before: set[threading.Thread]) -> list[threading.Thread]:
-    """Threads started since ``before`` that are not idle trio workers or the kit's own."""
-    return [
-        t
-        for t in threading.enumerate()
-        if t not in before
-        and t.is_alive()
-        and not t.name.startswith("Trio thread")
-        and t.name != "neko-contract-run"
-    ]
-
-
-@attrs.define
-class _Resources:
-    """What one run of a plugin opened, to check that it was all closed."""
-
-    clients: list[Any] = attrs.field(factory=list)
-    stores: list[Any] = attrs.field(factory=list)
-
-    def collect(self, harness: PluginHarness) -> None:
-        ctx = cast(PluginRunner, harness.host.runners[harness.name]).ctx
-        for resource in ctx.opened if ctx is not None else ():
-            found = self.stores if isinstance(resource, PluginStore) else self.clients
-            if resource not in found:
-                found.append(resource)
-
-
 # ---- the checks -----------------------------------------------------------------------------
 
 
@@ -309,125 +150,6 @@ def _json_ok(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-@attrs.define
-class _Calls:
-    """Counts calls that reached the plugin's own entry functions."""
-
-    reached: dict[str, int] = attrs.field(factory=dict)
-    wrapped: object = None
-
-    def instrument(self, harness: PluginHarness, specs: Mapping[str, EntrySpec]) -> None:
-        runner = cast(PluginRunner, harness.host.runners[harness.name])
-        if runner.handlers is self.wrapped:
-            return
-        self.wrapped = runner.handlers = {
-            entry: self._counting(entry, handler, specs[entry].kind)
-            for entry, handler in runner.handlers.items()
-        }
-
-    def _counting(self, entry: str, handler: Callable[..., Any], kind: EntryKind) -> Any:
-        def count() -> None:
-            self.reached[entry] = self.reached.get(entry, 0) + 1
-
-        if kind is EntryKind.ASYNC:
-
-            async def counted_async(**arguments: Any) -> Any:
-                count()
-                return await handler(**arguments)
-
-            return counted_async
-
-        def counted(**arguments: Any) -> Any:
-            count()
-            return handler(**arguments)
-
-        return counted
-
-
-class _LiveHost:
-    """One plugin running in a host in a worker thread, called from this thread.
-
-    The mock clock stands still between calls and autojumps during one, so a call that
-    sleeps returns at once while periodic jobs do not race ahead while nobody is calling.
-    """
-
-    def __init__(self, checker: _Checker, specs: Mapping[str, EntrySpec]) -> None:
-        self.checker = checker
-        self.specs = specs
-        self.calls = _Calls()
-        self.clock = trio.testing.MockClock()
-        self.harness: PluginHarness | None = None
-        self._token: trio.lowlevel.TrioToken | None = None
-        self._ready = threading.Event()
-        self._stop: trio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
-
-    async def _main(self) -> None:
-        self._stop = trio.Event()
-        async with self.checker.harness() as harness:
-            self.harness = harness
-            self._token = trio.lowlevel.current_trio_token()
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> _LiveHost:
-        def target() -> None:
-            try:
-                trio.run(self._main, clock=self.clock)
-            except BaseException as exc:  # reported by __exit__ / call
-                self.error = exc
-            finally:
-                self._ready.set()
-
-        self._thread = threading.Thread(target=target, name="neko-contract-run", daemon=True)
-        self._thread.start()
-        self._ready.wait(self.checker.stall_timeout)
-        if self.harness is None:
-            if self.error is not None:
-                raise self.error
-            raise _Stalled(_stuck_at(self._thread, None))
-        return self
-
-    def call(self, entry: str, arguments: Arguments) -> tuple[bool, Any]:
-        """``(True, result)`` or ``(False, exception)`` of one call through the host."""
-
-        async def one() -> tuple[bool, Any]:
-            assert self.harness is not None
-            self.calls.instrument(self.harness, self.specs)
-            self.clock.autojump_threshold = IO_GRACE_CALLS
-            try:
-                return True, await self.harness.call(entry, **arguments)
-            except Exception as exc:
-                return False, exc
-            finally:
-                self.clock.autojump_threshold = math.inf
-
-        assert self._token is not None and self._thread is not None
-        result: list[tuple[bool, Any]] = []
-        caller = threading.Thread(
-            target=lambda: result.append(trio.from_thread.run(one, trio_token=self._token)),
-            daemon=True,
-        )
-        caller.start()
-        caller.join(self.checker.stall_timeout)
-        if not result:
-            raise _Stalled(_stuck_at(self._thread, None))
-        return result[0]
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self._thread is not None
-        if self._token is not None and self._stop is not None:
-            with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
-        self._thread.join(self.checker.stall_timeout)
-        if self._thread.is_alive():
-            where = _stuck_at(self._thread, None)
-            _interrupt(self._thread)
-            _ABANDONED.append(self)
-            raise _Stalled(where)
 
 
 @attrs.define
@@ -484,10 +206,10 @@ class _Checker:
     def _guard(self, what: str, check: Callable[[], None]) -> None:
         try:
             check()
-        except _Stalled as stalled:
+        except Stalled as stalled:
             self._stalled(what, stalled)
 
-    def _stalled(self, what: str, stalled: _Stalled) -> None:
+    def _stalled(self, what: str, stalled: Stalled) -> None:
         self.fail(
             f"{what}: did not finish within {self.stall_timeout:g}s of real time; stuck at "
             f"{stalled.where} (does it ignore cancellation, e.g. catch trio.Cancelled or "
@@ -496,7 +218,7 @@ class _Checker:
 
     def _trio(self, fn: Callable[[], Awaitable[T]], io_grace: float = IO_GRACE_JOBS) -> T:
         clock = trio.testing.MockClock(autojump_threshold=io_grace)
-        return _run_watched(fn, stall_timeout=self.stall_timeout, clock=clock)
+        return run_watched(fn, stall_timeout=self.stall_timeout, clock=clock)
 
     def _blocks(self, harness: PluginHarness) -> None:
         for block in harness.blocks():
@@ -523,7 +245,7 @@ class _Checker:
             return self._trio(load)
         except NekoError as exc:
             self.fail(str(exc))
-        except _Stalled as stalled:
+        except Stalled as stalled:
             self._stalled("startup and shutdown", stalled)
         return None, ()
 
@@ -534,7 +256,7 @@ class _Checker:
         specs: Mapping[str, EntrySpec],
         called: Mapping[str, st.SearchStrategy[Arguments]],
     ) -> None:
-        with _LiveHost(self, specs) as live:
+        with LiveHost(self.harness, specs, stall_timeout=self.stall_timeout) as live:
             for entry, spec in specs.items():
                 if entry in called:
                     judge = functools.partial(self._judge_valid, live, entry)
@@ -573,14 +295,14 @@ class _Checker:
             prop()
         except _Broken as broken:
             self.fail(str(broken))
-        except _Stalled:
+        except Stalled:
             raise
         except Exception as exc:  # hypothesis's own errors (flaky, unsatisfiable, ...)
             inner = getattr(exc, "exceptions", ())
             detail = f"; {', '.join(str(e) for e in inner)}" if inner else ""
             self.fail(f"could not be checked: {_describe_error(exc)}{detail}")
 
-    def _judge_valid(self, live: _LiveHost, entry: str, args: Arguments) -> str | None:
+    def _judge_valid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
         ok, value = live.call(entry, args)
         target = f"{self._label}.{entry}"
         if ok:
@@ -605,7 +327,7 @@ class _Checker:
             return f"{target}{_show(args)} raised {_describe_error(value)} through the host"
         return None
 
-    def _judge_invalid(self, live: _LiveHost, entry: str, args: Arguments) -> str | None:
+    def _judge_invalid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
         reached = live.calls.reached.get(entry, 0)
         ok, value = live.call(entry, args)
         target = f"{self._label}.{entry}"
@@ -681,10 +403,10 @@ class _Checker:
         )
 
     async def _lifecycle(self, ops: list[tuple[str, Any]]) -> str | None:
-        tasks_before = _all_tasks()
+        tasks_before = all_tasks()
         threads_before = set(threading.enumerate())
-        fds_before = _open_fds()
-        resources = _Resources()
+        fds_before = open_fds()
+        resources = Resources()
         shown = _show_ops(ops)
         for segment in _segments(ops):
             async with self.harness() as harness:
@@ -706,7 +428,7 @@ class _Checker:
             status = harness.status()
             if status.phase == "terminate":
                 return f"terminate failed after {shown}: {status.last_error}"
-        leaked = [t.name for t in _all_tasks() - tasks_before]
+        leaked = [t.name for t in all_tasks() - tasks_before]
         if leaked:
             return (
                 f"left trio tasks running after it stopped ({shown}): {', '.join(sorted(leaked))}"
@@ -717,11 +439,11 @@ class _Checker:
         for store in resources.stores:
             if not store.closed:
                 return f"left its store open after it stopped ({shown})"
-        threads = await _settled(lambda: _foreign_threads(threads_before))
+        threads = await settled(lambda: foreign_threads(threads_before))
         if threads:
             names = ", ".join(sorted(t.name for t in threads))
             return f"left threads running after it stopped ({shown}): {names}"
-        fds = await _settled(lambda: sorted(_open_fds() - fds_before))
+        fds = await settled(lambda: sorted(open_fds() - fds_before))
         if fds:
             return f"left file descriptors open after it stopped ({shown}): {', '.join(fds)}"
         return None
@@ -729,14 +451,6 @@ class _Checker:
 
 class _Broken(Exception):
     """A property failed; hypothesis shrinks to the smallest example before it reaches us."""
-
-
-async def _settled(probe: Callable[[], list[T]], patience: float = 0.1) -> list[T]:
-    """``probe()`` once it is empty, or its value after ``patience`` real seconds."""
-    deadline = time.monotonic() + patience
-    while (found := probe()) and time.monotonic() < deadline:
-        await trio.to_thread.run_sync(time.sleep, 0.02)
-    return found
 
 
 def _segments(ops: list[tuple[str, Any]]) -> Iterator[list[tuple[str, Any]]]:

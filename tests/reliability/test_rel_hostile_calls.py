@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 
 from nekohooks import HostConfig, NekoError, NekoPluginBase, hookimpl, open_host, plugin_entry
 from nekohooks import cli as neko_cli
+from nekohooks.cli import _args as neko_cli_args
 from nekohooks.errors import InvalidArguments
 from nekohooks.records import PluginState
 
@@ -478,7 +479,7 @@ HYPOTHESIS_INPUTS = sum(CALL_EXAMPLES.values()) + sum(PARSE_EXAMPLES.values())  
 
 def parse_value(text: str) -> Any:
     """The CLI's parser for one ``key=value`` value, for a parameter with no declared type."""
-    parse = neko_cli._parse_value
+    parse = neko_cli_args.parse_value
     if len(inspect.signature(parse).parameters) == 1:
         return parse(text)  # type: ignore[call-arg]
     return parse(text, None)

@@ -1,5 +1,9 @@
 """The pytest plugin (entry point ``pytest11``): ``pytest --neko-plugin NAME`` checks a plugin.
 
+It lives outside :mod:`nekohooks.testing` so that pytest starts in a project that has nekohooks
+without the ``testing`` extra (hypothesis): only ``--neko-plugin`` needs the kit, and then the
+item fails with the kit's own "pip install nekohooks[testing]" message.
+
 Each ``--neko-plugin`` adds one test item, ``neko-contract[NAME]``, that runs
 :func:`~nekohooks.testing.check_plugin` on the installed plugin ``NAME``; a violation fails it
 with the kit's report (plugin, entry, minimal example) instead of a traceback.
@@ -42,7 +46,7 @@ class ContractItem(pytest.Item):
         self.examples = examples
 
     def runtest(self) -> None:
-        from ._contract import check_plugin
+        from .testing import check_plugin
 
         check_plugin(self.plugin, max_examples=self.examples)
 
@@ -51,10 +55,8 @@ class ContractItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str:
-        from ._contract import ContractViolation
-
-        if isinstance(excinfo.value, ContractViolation):
-            return str(excinfo.value)
+        if isinstance(excinfo.value, AssertionError | ImportError):
+            return str(excinfo.value)  # the kit's report, or what to install
         return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -1,0 +1,83 @@
+"""The ``neko`` command: list, inspect, call, run and scaffold plugins.
+
+Nothing in nekohooks imports this package. Each group of commands is a module here
+(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``) registered on :func:`main`
+below; what they print is in ``_render``, their shared options in ``_options``, ``key=value``
+parsing in ``_args``, and how the process ends (signals, leaked threads) in ``_signals``.
+
+Every command that lists something takes ``--json`` (``schema`` always prints JSON). Exit codes:
+0 success; 1 a plugin or entry problem (unknown plugin, bad argument value, failed call,
+``list --strict`` with a failed plugin, ``check`` with a violation, ``new`` into a non-empty
+folder); 2 a usage error (unknown option, malformed ``key=value``, bad ``--only``, an invalid
+plugin name for ``new``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .._discovery import scan
+from .._version import __version__
+from ._new import new
+from ._plugins import call, check, info, list_plugins, schema
+from ._run import run
+from ._signals import exit_despite_leaked_threads
+
+__all__ = ["main"]
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``neko --version``: nekohooks' version and the installed plugins, from metadata only."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"nekohooks {__version__} (Python {sys.version.split()[0]})")
+    candidates = scan()
+    if not candidates:
+        click.echo("plugins: none installed (entry-point group neko.plugins)")
+        ctx.exit()
+    click.echo(f"plugins ({len(candidates)}):")
+    width = max(len(c.name) for c in candidates)
+    for cand in candidates:
+        problem = cand.supports(__version__)
+        dist = f"{cand.distribution or '?'} {cand.version or ''}".rstrip()
+        note = f"  [incompatible: {problem}]" if problem else ""
+        click.echo(f"  {cand.name:<{width}}  {dist}{note}")
+    ctx.exit()
+
+
+class _NekoGroup(click.Group):
+    """The ``neko`` group; a finished command exits even if a plugin leaked a thread."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+            if kwargs.get("standalone_mode", True):
+                exit_despite_leaked_threads(code)
+            raise
+
+
+@click.group(cls=_NekoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show nekohooks' version and the installed plugins, then exit.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
+def main(verbose: int) -> None:
+    """nekohooks: run and inspect plugins installed as packages.
+
+    Plugins are distributions registered in the `neko.plugins` entry-point group. NEKO_HOME,
+    NEKO_CONFIG, NEKO_LOAD_PLUGINS and NEKO_DISABLE_PLUGINS apply to every command.
+    """
+
+
+for _command in (list_plugins, info, call, schema, check, run, new):
+    main.add_command(_command)

@@ -1,0 +1,6 @@
+"""``python -m nekohooks.cli``: the ``neko`` command."""
+
+from . import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Options the commands share: ``-v`` logging, ``--json``, and ``--only`` checked against the installed plugins."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import click
+
+from .._discovery import scan
+
+__all__ = [
+    "LOG_FORMAT",
+    "check_only",
+    "installed_names",
+    "json_option",
+    "not_installed",
+    "only_option",
+    "require_plugin",
+    "setup_logging",
+    "split_only",
+    "verbosity",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(
+    verbose: int, *, default: int = logging.WARNING, handler: logging.Handler | None = None
+) -> None:
+    """Log lines on stderr (or ``handler``); each ``-v`` lowers the threshold one level.
+
+    The threshold is set on the handler too, so code that lowers a logger's level to capture
+    records (the contract kit does) does not spill them onto the terminal.
+    """
+    level = max(logging.DEBUG, default - 10 * verbose)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(level)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def verbosity() -> int:
+    """How many ``-v`` the ``neko`` group was given."""
+    ctx = click.get_current_context()
+    return int(ctx.find_root().params.get("verbose") or 0)
+
+
+def installed_names() -> list[str]:
+    """The entry-point names of the installed plugins (nothing is imported)."""
+    return [cand.name for cand in scan()]
+
+
+def split_only(values: Iterable[str]) -> list[str]:
+    """``--only a,b --only c`` → ``["a", "b", "c"]``."""
+    names: list[str] = []
+    for value in values:
+        names.extend(part.strip() for part in value.split(",") if part.strip())
+    return names
+
+
+def not_installed(names: Iterable[str], installed: list[str] | None = None) -> str | None:
+    """What is wrong if some of ``names`` are not installed plugins, else ``None``."""
+    installed = installed_names() if installed is None else installed
+    unknown = [n for n in names if n not in installed]
+    if not unknown:
+        return None
+    return (
+        f"no installed plugin {', '.join(map(repr, unknown))} "
+        f"(installed: {', '.join(installed) or 'none'})"
+    )
+
+
+def check_only(names: list[str]) -> frozenset[str] | None:
+    """Validate ``--only`` names against the installed plugins (usage error if unknown)."""
+    if not names:
+        return None
+    problem = not_installed(names)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="'--only'")
+    return frozenset(names)
+
+
+def require_plugin(name: str, installed: list[str] | None = None) -> None:
+    """Exit 1 naming the installed plugins if ``name`` is not one of them."""
+    problem = not_installed([name], installed)
+    if problem is not None:
+        raise click.ClickException(f"{problem}; see `neko list`")
+
+
+def only_option(func: F) -> F:
+    """``--only A,B`` (repeatable)."""
+    return click.option(
+        "--only",
+        "only",
+        multiple=True,
+        metavar="A,B",
+        help="Load only these plugins (comma-separated; may repeat).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)

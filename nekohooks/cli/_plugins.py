@@ -1,0 +1,183 @@
+"""The one-shot commands on installed plugins: ``list``, ``info``, ``call``, ``schema``, ``check``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import attrs
+import click
+
+from .._host import Host
+from .._model import EntryKind, PluginState
+from .._schema import tool_definitions
+from ._args import parse_args_json, parse_pairs, parse_value, split_target
+from ._oneshot import host_config, run_host
+from ._options import (
+    check_only,
+    installed_names,
+    json_option,
+    only_option,
+    require_plugin,
+    setup_logging,
+    split_only,
+    verbosity,
+)
+from ._render import BROKEN, console, count, dumps, info_lines, listing, plugins_table
+
+__all__ = ["call", "check", "info", "list_plugins", "schema"]
+
+
+@click.command("list")
+@json_option
+@click.option("--strict", is_flag=True, help="Exit 1 if any plugin failed to load or start.")
+@only_option
+def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...]) -> None:
+    """Every discovered plugin: distribution, entries, schedules, status."""
+    setup_logging(verbosity())
+    keep = check_only(split_only(only))
+    rows: list[dict[str, Any]] = run_host(host_config(keep), lambda h: listing(h, keep))
+    if as_json:
+        click.echo(dumps(rows))
+    elif not rows:
+        console.print("no plugins installed (entry-point group neko.plugins); try `neko new`")
+    else:
+        console.print(plugins_table(rows))
+    broken = [r["name"] for r in rows if PluginState(r["status"]) in BROKEN]
+    if strict and broken:
+        click.echo(f"error: {len(broken)} plugin(s) failed: {', '.join(broken)}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("plugin")
+@json_option
+def info(plugin: str, as_json: bool) -> None:
+    """One plugin in detail, with each entry's parameters."""
+    setup_logging(verbosity())
+    require_plugin(plugin)
+    keep = frozenset({plugin})
+
+    def details(host: Host) -> dict[str, Any]:
+        row = listing(host, keep)[0]
+        found = host.plugins.get(plugin)
+        row["description"] = found.description if found else ""
+        row["entries"] = [
+            {
+                "id": e.id,
+                "description": e.description,
+                "kind": e.kind.value,
+                "runs_on": e.runs_on.value,
+                "timeout": e.timeout,
+                "parameters": dict(e.input_schema),
+            }
+            for e in (found.entries if found else ())
+        ]
+        return row
+
+    row: dict[str, Any] = run_host(host_config(keep), details)
+    if as_json:
+        click.echo(dumps(row))
+    else:
+        info_lines(row)
+
+
+@click.command()
+@click.argument("target")
+@click.argument("pairs", nargs=-1)
+@click.option("--args", "args_json", metavar="JSON", help="Arguments as one JSON object.")
+@json_option
+def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bool) -> None:
+    """Start one plugin, call PLUGIN.ENTRY once with key=value arguments, stop it.
+
+    A value is taken as text where the entry's parameter is a string, else parsed as JSON where
+    it parses (n=3, flag=true, tags='["a"]'), else taken as text. --args gives all arguments
+    as one JSON object. Generator entries print each item as it arrives, one line each (a
+    JSON list with --json).
+    """
+    setup_logging(verbosity())
+    arguments = parse_args_json(args_json)
+    texts = parse_pairs(pairs)
+    installed = installed_names()  # one scan: it resolves the target and checks the plugin
+    plugin = split_target(target, installed)
+    require_plugin(plugin, installed)
+
+    def show(item: Any, indent: int | None = 2) -> None:
+        click.echo(item if isinstance(item, str) else dumps(item, indent=indent))
+
+    async def invoke(host: Host) -> Any:
+        _, spec = host.entry(target)  # the host says why, if it cannot be called
+        properties = spec.input_schema.get("properties", {})
+        for key, text in texts.items():
+            arguments[key] = parse_value(text, properties.get(key))
+        streamed = spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
+        if streamed and not as_json:
+            async for item in host.stream(target, **arguments):
+                show(item, indent=None)  # one line per item
+            return None
+        result = await host.call(target, **arguments)
+        if as_json:
+            click.echo(dumps(result, indent=None))
+        else:
+            show(result)
+        return None
+
+    run_host(host_config(frozenset({plugin})), invoke)
+
+
+@click.command()
+@json_option
+@only_option
+def schema(as_json: bool, only: tuple[str, ...]) -> None:
+    """All entries as an OpenAI-style tool list (always JSON; --json is accepted)."""
+    setup_logging(verbosity())
+    keep = check_only(split_only(only))
+    tools = run_host(host_config(keep), lambda host: tool_definitions(host.entries()))
+    click.echo(dumps(tools))
+
+
+@click.command()
+@click.argument("plugin")
+@click.option(
+    "--examples",
+    default=25,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Hypothesis examples per entry property.",
+)
+@click.option(
+    "--days",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Mock days the periodic-job check runs.",
+)
+@json_option
+def check(plugin: str, examples: int, days: float, as_json: bool) -> None:
+    """Check an installed plugin against the nekohooks contract (the contract kit).
+
+    Entries are called with arguments drawn from their schemas, lifecycles are run in every
+    order, periodic jobs run over days of mock time. Exit 1 if the plugin broke the contract.
+    """
+    setup_logging(verbosity(), default=logging.CRITICAL)  # the report says what went wrong
+    require_plugin(plugin)
+    try:  # hypothesis and the kit load only for this command, and only with the extra
+        from ..testing import check_plugin
+    except ImportError as exc:  # one line saying what to install
+        raise click.ClickException(str(exc)) from None
+
+    report = check_plugin(plugin, max_examples=examples, days=days, raise_on_violation=False)
+    if as_json:
+        click.echo(dumps(attrs.asdict(report) | {"ok": report.ok}))
+    elif report.ok:
+        click.echo(
+            f"plugin {plugin!r} kept the contract: {count(report.entries, 'entry', 'entries')}"
+            f", {count(report.jobs, 'periodic job')}, {report.examples} generated examples"
+        )
+    else:
+        click.echo(f"plugin {plugin!r} broke the contract:", err=True)
+        for violation in report.violations:
+            click.echo(f"  - {violation}", err=True)
+    if not report.ok:
+        sys.exit(1)

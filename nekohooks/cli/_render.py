@@ -1,0 +1,162 @@
+"""What the ``neko`` commands print: plugin rows, tables, JSON and the live status table."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Collection
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .._host import Host
+from .._model import PluginState, PluginStatus
+from .._version import __version__
+
+__all__ = [
+    "BROKEN",
+    "console",
+    "count",
+    "dumps",
+    "info_lines",
+    "job_totals",
+    "listing",
+    "plugins_table",
+    "status_table",
+]
+
+# On a terminal rich fits its width; piped output gets wide lines instead of wrapped cells.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
+
+#: States in which a plugin is not serving because something went wrong (``list --strict``).
+BROKEN = frozenset({PluginState.FAILED, PluginState.FAILED_TO_LOAD, PluginState.RESTARTING})
+_STATE_STYLE = {
+    PluginState.RUNNING: "green",
+    PluginState.STARTING: "cyan",
+    PluginState.RESTARTING: "yellow",
+    PluginState.FAILED: "bold red",
+    PluginState.FAILED_TO_LOAD: "bold red",
+    PluginState.DISABLED: "dim",
+    PluginState.STOPPING: "cyan",
+    PluginState.STOPPED: "dim",
+}
+
+
+def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """One JSON-ready record per plugin (``neko list --json``), sorted as the host lists them."""
+    rows = []
+    plugins = host.plugins  # each is a fresh dict or list: take them once, not per row
+    failures = {f.name: f for f in host.failures}
+    for status in host.statuses():
+        if keep is not None and status.name not in keep:
+            continue
+        info = plugins.get(status.name)
+        failure = failures.get(status.name)
+        dist = info.distribution if info else failure.distribution if failure else None
+        version = info.version if info else failure.version if failure else None
+        rows.append(
+            {
+                "name": status.name,
+                "distribution": dist,
+                "version": version,
+                "status": status.state.value,
+                "entries": [e.id for e in info.entries] if info else [],
+                "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
+                "error": status.last_error,
+                "phase": status.phase,
+            }
+        )
+    return rows
+
+
+def count(items: Collection[object], one: str, many: str | None = None) -> str:
+    """``3 entries``, ``1 entry``."""
+    return f"{len(items)} {one if len(items) == 1 else many or one + 's'}"
+
+
+def dumps(value: Any, *, indent: int | None = 2) -> str:
+    """JSON as the commands print it (non-ASCII kept, unknown objects as ``str``)."""
+    return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
+
+
+def plugins_table(rows: list[dict[str, Any]]) -> Table:
+    """``neko list``'s table of :func:`listing` rows."""
+    table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
+    for row in rows:
+        state = PluginState(row["status"])
+        table.add_row(
+            row["name"],
+            f"{row['distribution'] or '-'} {row['version'] or ''}".strip(),
+            Text(row["status"], style=_STATE_STYLE[state]),
+            ", ".join(row["entries"]),
+            ", ".join(f"{k}: {v}" for k, v in row["schedules"].items()),
+            row["error"] or "",
+        )
+    return table
+
+
+def info_lines(row: dict[str, Any]) -> None:
+    """Print ``neko info``'s text view of one plugin record."""
+    console.print(f"[bold]{row['name']}[/] {row['distribution'] or ''} {row['version'] or ''}")
+    console.print(f"status: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
+    if row["description"]:
+        console.print(row["description"])
+    for entry in row["entries"]:
+        params = entry["parameters"].get("properties", {})
+        required = set(entry["parameters"].get("required", []))
+        args = ", ".join(
+            f"{name}{'' if name in required else '?'}: {spec.get('type', 'any')}"
+            for name, spec in params.items()
+        )
+        console.print(
+            f"  {row['name']}.{entry['id']}({args}) [dim]{entry['description']}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for job, schedule in row["schedules"].items():
+        console.print(f"  job {job}: {schedule}")
+
+
+def job_totals(status: PluginStatus) -> tuple[int, int, int]:
+    """A plugin's job runs, failures and skipped ticks, summed over its jobs."""
+    return (
+        sum(status.job_runs.values()),
+        sum(status.job_failures.values()),
+        sum(status.job_skipped.values()),
+    )
+
+
+def status_table(
+    host: Host,
+    keep: frozenset[str] | None = None,
+    *,
+    caption: str = "Ctrl-C or SIGTERM stops every plugin cleanly",
+) -> Table:
+    """The live status table of ``neko run``: one row per plugin."""
+    statuses = [s for s in host.statuses() if keep is None or s.name in keep]
+    running = sum(s.state is PluginState.RUNNING for s in statuses)
+    title = f"nekohooks {__version__}: {running} of {len(statuses)} plugins running"
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("plugin", style="bold")
+    table.add_column("state")
+    table.add_column("restarts", justify="right")
+    table.add_column("entries", justify="right")
+    table.add_column("jobs runs/failed/skipped", justify="right")
+    table.add_column("last error", overflow="fold", max_width=60)
+    plugins = host.plugins
+    for status in statuses:
+        info = plugins.get(status.name)
+        runs, failed, skipped = job_totals(status)
+        jobs = f"{runs}/{failed}/{skipped}" if info and info.jobs else "-"
+        table.add_row(
+            status.name,
+            Text(status.state.value, style=_STATE_STYLE[status.state]),
+            str(status.restarts),
+            str(len(info.entries)) if info else "-",
+            Text(jobs, style="red" if failed else ""),
+            Text(status.last_error or "", style="red"),
+        )
+    return table

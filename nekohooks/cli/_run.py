@@ -1,0 +1,120 @@
+"""``neko run``: serve the plugins until a signal, with a live table or one log line per change."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import trio
+from rich.live import Live
+from rich.logging import RichHandler
+from rich.spinner import Spinner
+
+from .._errors import NekoError
+from .._host import Host, open_host
+from .._model import PluginStatus
+from .._process import serve
+from ._oneshot import host_config
+from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
+from ._render import console, job_totals, status_table
+from ._signals import StartupSignals
+
+__all__ = ["log_changes", "run"]
+
+log = logging.getLogger("neko")
+
+
+def _snapshot(status: PluginStatus) -> tuple[object, ...]:
+    return (status.state, status.restarts, status.last_error)
+
+
+async def log_changes(host: Host, keep: frozenset[str] | None, every: float = 1.0) -> None:
+    """Without a terminal: log each plugin's state once, then every change of state."""
+    seen: dict[str, tuple[object, ...]] = {}
+    while True:
+        for status in host.statuses():
+            if keep is not None and status.name not in keep:
+                continue
+            now = _snapshot(status)
+            if seen.get(status.name) != now:
+                seen[status.name] = now
+                runs, failed, skipped = job_totals(status)
+                error = f" (last error: {status.last_error})" if status.last_error else ""
+                log.info(
+                    "%s: %s (restarts %d; job runs %d, failed %d, skipped %d)%s",
+                    status.name,
+                    status.state.value,
+                    status.restarts,
+                    runs,
+                    failed,
+                    skipped,
+                    error,
+                )
+        await trio.sleep(every)
+
+
+async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: float) -> None:
+    while True:
+        live.update(status_table(host, keep), refresh=True)
+        await trio.sleep(every)
+
+
+@click.command()
+@only_option
+@click.option(
+    "--no-live",
+    is_flag=True,
+    help="Log state changes as plain lines even on a terminal (no live table).",
+)
+def run(only: tuple[str, ...], no_live: bool) -> None:
+    """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
+
+    On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
+    error; otherwise state changes are logged. A second signal exits at once.
+    """
+    keep = check_only(split_only(only))
+    config = host_config(keep)
+    live_on = sys.stdout.isatty() and not no_live
+    if live_on:  # log lines print above the live table
+        handler = RichHandler(console=console, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        setup_logging(verbosity(), default=logging.INFO, handler=handler)
+    else:
+        setup_logging(verbosity(), default=logging.INFO)
+
+    async def serve_plugins(live: Live | None) -> None:
+        early = StartupSignals()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(early.watch)
+            with early.startup:
+                async with open_host(config) as host:
+                    await early.hand_over()
+                    if not host.runners:
+                        names = ", ".join(installed_names()) or "none"
+                        log.warning("no plugins to run (installed: %s)", names)
+                    async with trio.open_nursery() as reporters:
+
+                        def ready() -> None:  # serve() handles the signals from here on
+                            if live is not None:
+                                reporters.start_soon(_refresh, live, host, keep, 0.5)
+                            else:
+                                reporters.start_soon(log_changes, host, keep)
+
+                        signum = await serve(host, on_ready=ready)
+                        log.info("signal %d: shutting down", signum)
+                        reporters.cancel_scope.cancel()
+                if live is not None:
+                    live.update(status_table(host, keep, caption="stopped"), refresh=True)
+            nursery.cancel_scope.cancel()  # start-up was cancelled: stop watching
+        log.info("stopped")
+
+    try:
+        if live_on:
+            starting = Spinner("dots", text="starting plugins…")
+            with Live(starting, console=console, auto_refresh=True, transient=False) as live:
+                trio.run(serve_plugins, live)
+        else:
+            trio.run(serve_plugins, None)
+    except NekoError as exc:
+        raise click.ClickException(str(exc)) from exc
