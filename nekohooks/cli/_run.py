@@ -15,6 +15,7 @@ from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginStatus
 from .._process import serve
+from ..control import open_control, parse_listen
 from ._oneshot import host_config
 from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
 from ._render import console, job_totals, status_table
@@ -60,6 +61,15 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
         await trio.sleep(every)
 
 
+def _listen_address(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--listen'") from exc
+
+
 @click.command()
 @only_option
 @click.option(
@@ -67,12 +77,19 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
     is_flag=True,
     help="Log state changes as plain lines even on a terminal (no live table).",
 )
-def run(only: tuple[str, ...], no_live: bool) -> None:
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Also serve the control API on TCP (bearer token: `neko token`).",
+)
+def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
-    error; otherwise state changes are logged. A second signal exits at once.
+    error; otherwise state changes are logged. A second signal exits at once. The control API
+    is served on $NEKO_HOME/run/neko.sock (and with --listen on TCP) while it runs.
     """
+    address = _listen_address(listen)
     keep = check_only(split_only(only))
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
@@ -88,7 +105,10 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(early.watch)
             with early.startup:
-                async with open_host(config) as host:
+                async with (
+                    open_host(config) as host,
+                    open_control(host, home=config.home, listen=address),
+                ):
                     await early.hand_over()
                     if not host.runners:
                         names = ", ".join(installed_names()) or "none"
