@@ -1,4 +1,4 @@
-"""The console in a real headless Chromium, against a real ``neko run --listen`` host.
+"""The console in a real headless Chromium, against a real ``neko run --listen`` process.
 
 One host process serves the example plugins plus a hostile one (markup in its description,
 schema titles, results, errors, log lines and messages) from a throwaway venv; one browser
@@ -83,24 +83,6 @@ class Broken(NekoPluginBase):
         raise RuntimeError("startup " + EVIL)
 '''
 
-# What `neko run --listen 127.0.0.1:PORT` does, until that flag lands from the live-host branch.
-SERVE = """
-import logging, sys, trio
-from nekohooks import load_config, open_host
-from nekohooks.console import capture_recent, open_console
-
-async def main():
-    config = load_config()
-    async with open_host(config) as host:
-        listen = ("127.0.0.1", int(sys.argv[1]))
-        async with open_console(host, home=config.home, listen=listen, allow_install=True):
-            await trio.sleep_forever()
-
-logging.basicConfig(level=logging.INFO)
-with capture_recent():  # as `neko run` does: plugins' start-up lines are kept too
-    trio.run(main)
-"""
-
 EXTRA = """
 from nekohooks import NekoPluginBase, plugin_entry
 
@@ -181,7 +163,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PIP_FIND_LINKS": str(root / "index"),
     }
     proc = subprocess.Popen(
-        [str(venv.python), "-c", SERVE, str(port)],
+        [
+            *(str(venv.python), "-m", "nekohooks.cli", "run", "--no-live"),
+            *("--listen", f"127.0.0.1:{port}", "--allow-install"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -264,6 +249,13 @@ def state_of(driver: WebDriver, plugin: str) -> str | None:
     return state
 
 
+def heading(driver: WebDriver) -> str | None:
+    text: str | None = driver.execute_script(
+        "const h = document.querySelector('h1');return h ? h.textContent : null"
+    )
+    return text
+
+
 def press(driver: WebDriver, selector: str) -> str:
     """Focus the control ``selector`` finds and press Enter on it; return its aria-label."""
     label: str = driver.execute_script(
@@ -278,14 +270,13 @@ def press(driver: WebDriver, selector: str) -> str:
 def test_without_a_session_the_console_refuses(browser: WebDriver, served: Served) -> None:
     browser.delete_all_cookies()
     browser.get(served.base + "/")
-    heading = browser.find_element(By.TAG_NAME, "h1").text
-    assert heading == "Not logged in"
+    assert heading(browser) == "Not logged in"
     assert "neko console" in browser.find_element(By.TAG_NAME, "main").text
     assert not browser.find_elements(By.CSS_SELECTOR, "script")
     browser.get(served.base + "/v1/plugins")
     assert "Unauthorized" in browser.find_element(By.TAG_NAME, "body").text
     browser.get(served.base + "/login?code=made-up")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Login link refused"
+    assert heading(browser) == "Login link refused"
     shoot(browser, "login-refused")
 
 
@@ -487,6 +478,6 @@ def test_logging_out_ends_the_session(page: WebDriver, served: Served) -> None:
     page.get(served.base + "/")
     wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#plugins tbody tr[data-plugin]"))
     page.find_element(By.ID, "logout").send_keys(Keys.ENTER)
-    wait_for(page, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Signed out")
+    wait_for(page, lambda d: heading(d) == "Signed out")
     page.get(served.base + "/")
-    assert page.find_element(By.TAG_NAME, "h1").text == "Not logged in"
+    assert heading(page) == "Not logged in"

@@ -22,6 +22,7 @@ import click
 from .._discovery import scan
 from .._version import __version__
 from ._console import console
+from ._live import COMMANDS as LIVE_COMMANDS
 from ._new import new
 from ._plugins import call, check, info, list_plugins, schema
 from ._run import run
@@ -80,5 +81,5 @@ def main(verbose: int) -> None:
     """
 
 
-for _command in (list_plugins, info, call, schema, check, run, new, console):
+for _command in (list_plugins, info, call, schema, check, run, new, *LIVE_COMMANDS, console):
     main.add_command(_command)

@@ -64,9 +64,9 @@ def split_only(values: Iterable[str]) -> list[str]:
     return names
 
 
-def not_installed(names: Iterable[str]) -> str | None:
+def not_installed(names: Iterable[str], installed: list[str] | None = None) -> str | None:
     """What is wrong if some of ``names`` are not installed plugins, else ``None``."""
-    installed = installed_names()
+    installed = installed_names() if installed is None else installed
     unknown = [n for n in names if n not in installed]
     if not unknown:
         return None
@@ -86,9 +86,9 @@ def check_only(names: list[str]) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def require_plugin(name: str) -> None:
+def require_plugin(name: str, installed: list[str] | None = None) -> None:
     """Exit 1 naming the installed plugins if ``name`` is not one of them."""
-    problem = not_installed([name])
+    problem = not_installed([name], installed)
     if problem is not None:
         raise click.ClickException(f"{problem}; see `neko list`")
 

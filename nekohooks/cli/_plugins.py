@@ -13,9 +13,11 @@ from .._host import Host
 from .._model import EntryKind, PluginState
 from .._schema import tool_definitions
 from ._args import parse_args_json, parse_pairs, parse_value, split_target
+from ._live import local_option, remote_call, remote_info, remote_rows, remote_tools, running_host
 from ._oneshot import host_config, run_host
 from ._options import (
     check_only,
+    installed_names,
     json_option,
     only_option,
     require_plugin,
@@ -32,11 +34,17 @@ __all__ = ["call", "check", "info", "list_plugins", "schema"]
 @json_option
 @click.option("--strict", is_flag=True, help="Exit 1 if any plugin failed to load or start.")
 @only_option
-def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...]) -> None:
+@local_option
+def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...], local: bool) -> None:
     """Every discovered plugin: distribution, entries, schedules, status."""
     setup_logging(verbosity())
     keep = check_only(split_only(only))
-    rows: list[dict[str, Any]] = run_host(host_config(keep), lambda h: listing(h, keep))
+    client = running_host(local=local)
+    rows: list[dict[str, Any]] = (
+        remote_rows(client, keep)
+        if client is not None
+        else run_host(host_config(keep), lambda h: listing(h, keep))
+    )
     if as_json:
         click.echo(dumps(rows))
     elif not rows:
@@ -52,11 +60,13 @@ def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...]) -> None:
 @click.command()
 @click.argument("plugin")
 @json_option
-def info(plugin: str, as_json: bool) -> None:
+@local_option
+def info(plugin: str, as_json: bool, local: bool) -> None:
     """One plugin in detail, with each entry's parameters."""
     setup_logging(verbosity())
     require_plugin(plugin)
     keep = frozenset({plugin})
+    client = running_host(local=local)
 
     def details(host: Host) -> dict[str, Any]:
         row = listing(host, keep)[0]
@@ -75,7 +85,9 @@ def info(plugin: str, as_json: bool) -> None:
         ]
         return row
 
-    row: dict[str, Any] = run_host(host_config(keep), details)
+    row: dict[str, Any] = (
+        remote_info(client, plugin) if client is not None else run_host(host_config(keep), details)
+    )
     if as_json:
         click.echo(dumps(row))
     else:
@@ -87,7 +99,10 @@ def info(plugin: str, as_json: bool) -> None:
 @click.argument("pairs", nargs=-1)
 @click.option("--args", "args_json", metavar="JSON", help="Arguments as one JSON object.")
 @json_option
-def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bool) -> None:
+@local_option
+def call(
+    target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bool, local: bool
+) -> None:
     """Start one plugin, call PLUGIN.ENTRY once with key=value arguments, stop it.
 
     A value is taken as text where the entry's parameter is a string, else parsed as JSON where
@@ -98,22 +113,25 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     setup_logging(verbosity())
     arguments = parse_args_json(args_json)
     texts = parse_pairs(pairs)
-    plugin = split_target(target)
-    require_plugin(plugin)
+    installed = installed_names()  # one scan: it resolves the target and checks the plugin
+    plugin = split_target(target, installed)
+    require_plugin(plugin, installed)
+    client = running_host(local=local)
+    if client is not None:
+        remote_call(
+            client, plugin, target, arguments, texts, as_json=as_json, parse_value=parse_value
+        )
+        return
 
     def show(item: Any, indent: int | None = 2) -> None:
         click.echo(item if isinstance(item, str) else dumps(item, indent=indent))
 
     async def invoke(host: Host) -> Any:
-        status = host.status(plugin)
-        if status.state is not PluginState.RUNNING:
-            why = f" at {status.phase}: {status.last_error}" if status.last_error else ""
-            raise click.ClickException(f"plugin {plugin!r} is {status.state.value}{why}")
-        spec = dict(host.entries()).get(target if "." in target else target.replace("__", ".", 1))
-        properties = spec.input_schema.get("properties", {}) if spec is not None else {}
+        _, spec = host.entry(target)  # the host says why, if it cannot be called
+        properties = spec.input_schema.get("properties", {})
         for key, text in texts.items():
             arguments[key] = parse_value(text, properties.get(key))
-        streamed = spec is not None and spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
+        streamed = spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
         if streamed and not as_json:
             async for item in host.stream(target, **arguments):
                 show(item, indent=None)  # one line per item
@@ -131,11 +149,17 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
 @click.command()
 @json_option
 @only_option
-def schema(as_json: bool, only: tuple[str, ...]) -> None:
+@local_option
+def schema(as_json: bool, only: tuple[str, ...], local: bool) -> None:
     """All entries as an OpenAI-style tool list (always JSON; --json is accepted)."""
     setup_logging(verbosity())
     keep = check_only(split_only(only))
-    tools = run_host(host_config(keep), lambda host: tool_definitions(host.entries()))
+    client = running_host(local=local)
+    tools = (
+        remote_tools(client, keep)
+        if client is not None
+        else run_host(host_config(keep), lambda host: tool_definitions(host.entries()))
+    )
     click.echo(dumps(tools))
 
 

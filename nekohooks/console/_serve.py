@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from ..control import open_control
 from ._pages import Console
 
 __all__ = ["open_console"]
+
+log = logging.getLogger("nekohooks.console")
 
 
 def _url_host(host: str) -> str:
@@ -55,4 +58,5 @@ async def open_console(
             console.registry = server.metrics.registry
             console.rescan = server.live.rescan
             console.server = server
+            log.info("web console at %s/ (`neko console` prints a login link)", console.base_url)
             yield console

@@ -6,6 +6,7 @@ the client the ``neko`` command uses to reach it.
 """
 
 from ._client import ControlClient, connect
+from ._disabled import deny_disabled
 from ._server import ControlServer, open_control, parse_listen
 from ._token import load_token
 from ._wire import ControlError
@@ -15,6 +16,7 @@ __all__ = [
     "ControlError",
     "ControlServer",
     "connect",
+    "deny_disabled",
     "load_token",
     "open_control",
     "parse_listen",

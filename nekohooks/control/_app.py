@@ -196,7 +196,7 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         error: NekoError | None = None
         try:
             result = await _until_disconnect(request, lambda: host.call(target, **arguments))
-        except PluginUnavailable as exc:
+        except (PluginUnavailable, EntryNotFound) as exc:
             error = _explain(exc)
             raise error from exc
         except NekoError as exc:
@@ -223,7 +223,7 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             first = await items.__anext__()
         except StopAsyncIteration:
             first = _NOTHING
-        except PluginUnavailable as exc:
+        except (PluginUnavailable, EntryNotFound) as exc:
             await items.aclose()
             raise _explain(exc) from exc
         except NekoError:
@@ -255,8 +255,8 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             with host.events.subscribe() as subscription:
-                if mode == SSE:
-                    yield b": nekohooks events\n\n"
+                # at once, so the client knows it is subscribed (a comment; a blank line)
+                yield b": nekohooks events\n\n" if mode == SSE else b"\n"
                 sequence = dropped = 0
                 while True:
                     event = None
@@ -278,9 +278,10 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    def _explain(exc: PluginUnavailable) -> PluginUnavailable:
-        """Say so when the plugin is unavailable because the user disabled it."""
-        if exc.plugin not in live.disabled:
+    def _explain(exc: PluginUnavailable | EntryNotFound) -> NekoError:
+        """A plugin the user disabled is unavailable, with a word on how to enable it, even
+        when the host never imported it (disabled before it started: no entries known)."""
+        if exc.plugin not in live.disabled or not _disabled(exc.plugin):
             return exc
         return PluginUnavailable(
             exc.plugin,
@@ -288,6 +289,12 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             f"(POST /v1/plugins/{exc.plugin}/enable)",
             phase=exc.phase,
         )
+
+    def _disabled(name: str) -> bool:
+        try:
+            return live.state(host.status(name)) == "disabled"
+        except EntryNotFound:
+            return False
 
     async def neko_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NekoError)

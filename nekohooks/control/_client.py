@@ -67,6 +67,8 @@ class ControlClient:
         self._http = httpx.Client(
             transport=transport, base_url=base, headers=headers, timeout=timeout
         )
+        self.health: dict[str, Any] = {}
+        """The last ``/v1/healthz`` answer :func:`connect` saw (``pid``, ``python``, ...)."""
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ def connect(home: Path, *, timeout: float = 2.0) -> ControlClient | None:
         return None
     client = ControlClient(socket=path, timeout=httpx.Timeout(10.0, connect=timeout))
     try:
-        client.healthz()
+        client.health = client.healthz()
     except (httpx.TransportError, ControlError):
         client.close()
         return None

@@ -8,9 +8,12 @@ import os
 import tempfile
 from pathlib import Path
 
+import attrs
+
+from .._config import HostConfig, PluginFilter
 from .._errors import ConfigError
 
-__all__ = ["disabled_path", "read_disabled", "write_disabled"]
+__all__ = ["deny_disabled", "disabled_path", "read_disabled", "write_disabled"]
 
 
 def disabled_path(home: Path) -> Path:
@@ -52,3 +55,17 @@ def write_disabled(home: Path, names: frozenset[str]) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def deny_disabled(config: HostConfig) -> HostConfig:
+    """``config`` with the home's disabled plugins added to its deny list: a host started
+    with it never imports them, lists them ``disabled``, and can enable them at run time.
+
+    Raises:
+        ConfigError: the list of disabled plugins is unreadable.
+    """
+    names = read_disabled(config.home)
+    if not names:
+        return config
+    current = config.plugin_filter
+    return attrs.evolve(config, plugin_filter=PluginFilter(current.allow, current.deny | names))

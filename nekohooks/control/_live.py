@@ -30,7 +30,8 @@ from pathlib import Path
 import trio
 
 from .. import __version__
-from .._discovery import Candidate, PluginFilter, load_plugins, scan
+from .._config import PluginFilter
+from .._discovery import Candidate, load_plugins, scan
 from .._errors import PluginError, PluginUnavailable
 from .._host import Host
 from .._model import PluginState, PluginStatus
@@ -54,6 +55,8 @@ class Live:
         self.lock = trio.Lock()
         self.disabled: set[str] = set(read_disabled(home))
         """Names the user disabled (kept in ``<home>/disabled.json``)."""
+        configured = host.config.plugin_filter  # less what deny_disabled() added to it
+        self._config = PluginFilter(configured.allow, configured.deny - self.disabled)
 
     # ---- what a status looks like from here ---------------------------------------------------
 
@@ -96,7 +99,7 @@ class Live:
         async with self.lock:
             self.host.status(name)
             if name not in self.host.runners and name in self.host.registry.disabled:
-                if name not in self.disabled and not self.host.config.plugin_filter.permits(name):
+                if not self._config.permits(name):
                     raise PluginError(
                         name,
                         "is denied by the host config ([plugins] allow/deny in neko.toml, "
@@ -212,14 +215,12 @@ class Live:
                     removed.append(name)
             new = [c for c in candidates if c.name not in known]
             added = sorted({c.name for c in new})
-            deny = self.disabled
-            config = self.host.config.plugin_filter
-            for name in added:
-                if name in deny or not config.permits(name):
-                    registry.disabled.append(name)
-            await self._import_and_add(
-                [c for c in new if c.name not in deny and config.permits(c.name)], None
-            )
+
+            def wanted(name: str) -> bool:
+                return name not in self.disabled and self._config.permits(name)
+
+            registry.disabled.extend(name for name in added if not wanted(name))
+            await self._import_and_add([c for c in new if wanted(c.name)], None)
             return added, sorted(set(removed))
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -251,6 +252,11 @@ class Live:
                 raise PluginError(name, "is no longer installed; use rescan")
             if name in registry.disabled:
                 registry.disabled.remove(name)
+        in_use = {package_of(p.info.module) for p in registry.plugins.values()}
+        for cand in candidates:  # a reinstalled distribution: not the modules of its last run
+            package = package_of(cand.value.partition(":")[0])
+            if package not in in_use:
+                ModuleSwap(package).take()
         scratch = await _load(candidates, self.host)
         registry.failures.extend(scratch.failures)
         for loaded in scratch.plugins.values():

@@ -1,5 +1,6 @@
-"""The live-management commands of ``neko``: status, enable/disable/restart/reload, install,
-uninstall, events, token; and :func:`running_host`, which the one-shot commands ask first.
+"""The live host from the command line: ``status``, ``enable``/``disable``/``restart``/
+``reload``, ``install``, ``uninstall``, ``events``, ``token``; and :func:`running_host` plus the
+``remote_*`` helpers with which ``list``, ``info``, ``call`` and ``schema`` use a running host.
 
 Each talks to the host running in the home (``<home>/run/neko.sock``). ``enable`` and
 ``disable`` also work with no host running: they edit the home's list of disabled plugins,
@@ -12,25 +13,33 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from .._config import load_config
 from .._discovery import scan
 from .._errors import NekoError
-from ._client import ControlClient, connect
-from ._disabled import read_disabled, write_disabled
-from ._paths import socket_path
-from ._token import load_token
+from ..control import ControlClient, connect, load_token
+from ..control._disabled import read_disabled, write_disabled
+from ..control._paths import socket_path
+from ._render import console, dumps
 
-__all__ = ["COMMANDS", "running_host"]
+__all__ = [
+    "COMMANDS",
+    "local_option",
+    "remote_call",
+    "remote_info",
+    "remote_rows",
+    "remote_tools",
+    "running_host",
+]
 
 log = logging.getLogger("neko")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _home() -> Path:
@@ -46,6 +55,8 @@ def running_host(*, local: bool = False, home: Path | None = None) -> ControlCli
     Logs at INFO (shown with ``neko -v``) which one the command uses.
     """
     home = home or _home()
+    # httpx logs every request at INFO: only with -vv
+    logging.getLogger("httpx").setLevel(max(logging.DEBUG, log.getEffectiveLevel() + 10))
     if local:
         log.info("--local: starting a one-shot host")
         return None
@@ -53,55 +64,87 @@ def running_host(*, local: bool = False, home: Path | None = None) -> ControlCli
     if client is None:
         log.info("no host answers on %s: starting a one-shot host", socket_path(home))
         return None
-    pid = client.healthz().get("pid")
+    pid = client.health.get("pid")
     log.info("using the running host on %s (pid %s)", client.where, pid)
     return client
 
 
-def remote_rows(client: ControlClient, keep: frozenset[str] | None) -> list[dict[str, Any]]:
-    """``neko list`` from the running host: its records, only ``keep`` if given.
+def local_option(func: F) -> F:
+    """``--local``: a one-shot host even if one is running in the home."""
+    return click.option(
+        "--local",
+        is_flag=True,
+        help="Start a one-shot host even if one is running in the home (see -v for which).",
+    )(func)
 
-    Raises:
-        click.BadParameter: a ``keep`` name the host does not know.
+
+def remote_rows(client: ControlClient, keep: frozenset[str] | None) -> list[dict[str, Any]]:
+    """``neko list`` from the running host: its records (only ``keep`` if given).
+
+    Closes ``client``. Raises ``click.ClickException`` for what the host refuses.
     """
-    rows = client.plugins()
-    if keep is None:
-        return rows
-    unknown = sorted(keep - {row["name"] for row in rows})
-    if unknown:
-        known = ", ".join(row["name"] for row in rows) or "none"
-        raise click.BadParameter(
-            f"the running host has no plugin {', '.join(map(repr, unknown))} (known: {known})",
-            param_hint="'--only'",
-        )
-    return [row for row in rows if row["name"] in keep]
+    with client:
+        try:
+            rows = client.plugins()
+        except NekoError as exc:
+            raise _fail(exc) from exc
+    return rows if keep is None else [row for row in rows if row["name"] in keep]
+
+
+def remote_info(client: ControlClient, name: str) -> dict[str, Any]:
+    """``neko info`` from the running host. Closes ``client``."""
+    with client:
+        try:
+            return client.plugin(name)
+        except NekoError as exc:
+            raise _fail(exc) from exc
 
 
 def remote_tools(client: ControlClient, keep: frozenset[str] | None) -> list[dict[str, Any]]:
-    """``neko schema`` from the running host, only ``keep``'s entries if given."""
-    tools = client.schema()
+    """``neko schema`` from the running host (only ``keep``'s entries). Closes ``client``."""
+    with client:
+        try:
+            tools = client.schema()
+        except NekoError as exc:
+            raise _fail(exc) from exc
     if keep is None:
         return tools
-    remote_rows(client, keep)  # unknown names: a usage error, as for list
     return [t for t in tools if t["function"]["name"].partition("__")[0] in keep]
 
 
-def remote_entry(client: ControlClient, target: str) -> tuple[bool, dict[str, Any]]:
-    """``(streams, properties)`` of entry ``target`` on the running host: whether it is a
-    generator entry, and its parameters' schemas (to read ``key=value`` pairs by type).
-
-    Raises:
-        NekoError: as the host raises it (unknown plugin, ...); an unknown entry is left for
-            the call itself to report.
-    """
-    plugin, dot, entry = target.partition(".")
-    if not dot:
-        plugin, _, entry = target.partition("__")
-    spec = next((e for e in client.plugin(plugin)["entries"] if e["id"] == entry), None)
-    if spec is None:
-        return False, {}
-    streams = spec["kind"] in ("sync-generator", "async-generator")
-    return streams, dict(spec["parameters"].get("properties", {}))
+def remote_call(
+    client: ControlClient,
+    plugin: str,
+    target: str,
+    arguments: dict[str, Any],
+    texts: dict[str, str],
+    *,
+    as_json: bool,
+    parse_value: Callable[[str, Any], Any],
+) -> None:
+    """``neko call`` on the running host: read ``key=value`` texts by the entry's schema,
+    stream a generator entry's items one per line (unless ``as_json``), print the result.
+    Closes ``client``; a nekohooks error the host raised exits 1 with its message."""
+    with client:
+        try:
+            detail = client.plugin(plugin)
+            entry = target.partition(".")[2] if "." in target else target.partition("__")[2]
+            spec = next((e for e in detail["entries"] if e["id"] == entry), None)
+            properties = spec["parameters"].get("properties", {}) if spec else {}
+            for key, text in texts.items():
+                arguments[key] = parse_value(text, properties.get(key))
+            streamed = spec is not None and spec["kind"] in ("sync-generator", "async-generator")
+            if streamed and not as_json:
+                for item in client.stream(target, arguments):
+                    click.echo(item if isinstance(item, str) else dumps(item, indent=None))
+                return
+            result = client.call(target, arguments)
+        except NekoError as exc:
+            raise _fail(exc) from exc
+    if as_json:
+        click.echo(dumps(result, indent=None))
+    else:
+        click.echo(result if isinstance(result, str) else dumps(result))
 
 
 def _require_host() -> ControlClient:
@@ -143,7 +186,7 @@ def status(as_json: bool) -> None:
         jobs = f"{runs}/{failed}/{skipped}" if row["schedules"] else "-"
         error = f"{row['phase']}: {row['error']}" if row["error"] else ""
         table.add_row(row["name"], row["status"], str(row["restarts"]), jobs, error)
-    Console().print(table)
+    console.print(table)
 
 
 def _action(verb: str, help_text: str) -> click.Command:
@@ -205,12 +248,16 @@ def _rescan(client: ControlClient | None) -> None:
     click.echo(f"rescanned the running host: added {added}; removed {removed}")
 
 
-@click.command()
-@click.argument("packages", nargs=-1, required=True)
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("packages", nargs=-1, required=True, type=click.UNPROCESSED)
 def install(packages: tuple[str, ...]) -> None:
-    """pip install PACKAGES into the host's environment, then rescan the running host."""
+    """pip install PACKAGES into the host's environment, then rescan the running host.
+
+    pip's own options pass through (e.g. --no-index --find-links DIR). With no host running,
+    it installs into this command's environment and the next `neko run` loads the plugins.
+    """
     client = running_host()
-    python = str(client.healthz()["python"]) if client is not None else sys.executable
+    python = str(client.health["python"]) if client is not None else sys.executable
     try:
         _pip(python, ["install", *packages])
         _rescan(client)
@@ -225,7 +272,7 @@ def uninstall(name: str) -> None:
     """pip uninstall the distribution that provides plugin NAME, then rescan the running host."""
     client = running_host()
     try:
-        python = str(client.healthz()["python"]) if client is not None else sys.executable
+        python = str(client.health["python"]) if client is not None else sys.executable
         dist = _distribution_of(client, name)
         _pip(python, ["uninstall", "--yes", dist])
         _rescan(client)
