@@ -17,12 +17,14 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-__all__ = ["ARTIFACTS", "new_browser", "set_viewport", "wait_for"]
+__all__ = ["ARTIFACTS", "SAVED", "new_browser", "set_viewport", "wait_for"]
 
 T = TypeVar("T")
 
 #: Screenshots of the console land here (ignored by git; the test run prints the path).
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "console"
+#: The screenshots this test run saved (tests/conftest.py names the folder in the summary).
+SAVED: list[Path] = []
 
 _APT_HINT = "install it with: apt-get install -y chromium chromium-driver (.ci/run does)"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,13 @@ from typing import ClassVar
 import pytest
 
 from nekohooks import HostConfig
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the console's browser tests left their screenshots (test artifacts)."""
+    saved = getattr(sys.modules.get("browser"), "SAVED", None)  # imported by those tests only
+    if saved:
+        terminalreporter.write_line(f"console screenshots ({len(saved)}): {saved[0].parent}")
 
 
 @pytest.fixture

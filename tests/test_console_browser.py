@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from browser import ARTIFACTS, new_browser, set_viewport, wait_for
+from browser import ARTIFACTS, SAVED, new_browser, set_viewport, wait_for
 from plugin_factory import TempVenv, build_wheel
 from processes import LineReader
 from selenium.webdriver.common.by import By
@@ -200,16 +200,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="module")
-def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
+def browser() -> Iterator[WebDriver]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver = new_browser()
     try:
         yield driver
     finally:
         driver.quit()
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"console screenshots: {ARTIFACTS}")
 
 
 @pytest.fixture
@@ -221,7 +218,9 @@ def page(browser: WebDriver, served: Served) -> WebDriver:
 
 
 def shoot(driver: WebDriver, name: str) -> None:
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    SAVED.append(path)
 
 
 def log_in(driver: WebDriver, served: Served) -> None:
