@@ -1,6 +1,7 @@
 // nekohooks console: the plugins table and the plugin page, on top of the /v1 control API.
 // Every string a plugin supplies reaches the page through textContent (the el() helper below);
 // nothing here parses HTML, so markup in a name, description, result or log line shows as text.
+// One file on purpose (about 650 lines): the pages load it as it is, with no bundler or modules.
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
