@@ -176,7 +176,7 @@ def neko_call(home: Path) -> None:
 class Busy(NekoPluginBase):
     async def startup(self) -> None:
         self.ctx.http  # noqa: B018 - made, so it must be closed
-        await self.ctx.store.set("started", True)
+        await self.ctx.store.get("started")  # opens the SQLite file (no fsync)
         self.ctx.tasks.start("forever", trio.sleep_forever)
 
     @plugin_entry(id="ping")

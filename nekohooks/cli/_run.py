@@ -15,7 +15,6 @@ from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginStatus
 from .._process import serve
-from ..control import open_control, parse_listen
 from ._oneshot import host_config
 from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
 from ._render import console, job_totals, status_table
@@ -64,6 +63,8 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
 def _listen_address(text: str | None) -> tuple[str, int] | None:
     if text is None:
         return None
+    from ..control import parse_listen
+
     try:
         return parse_listen(text)
     except ValueError as exc:
@@ -91,6 +92,7 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
     """
     address = _listen_address(listen)
     keep = check_only(split_only(only))
+    from ..control import open_control  # the server stack loads for `run` only
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
     if live_on:  # log lines print above the live table
