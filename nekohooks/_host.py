@@ -29,7 +29,7 @@ import trio
 from ._address import Address, parse_address
 from ._config import HostConfig
 from ._delivery import MessageSink, deliver_message, log_message
-from ._discovery import load_plugins, scan
+from ._discovery import folder_candidates, load_plugins, scan
 from ._errors import EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
@@ -437,9 +437,11 @@ async def open_host(
     config = config or HostConfig()
     registry = Registry()
     if plugins is None:
+        in_folders, broken = folder_candidates(config.plugin_folders)
+        registry.failures.extend(broken)
         load_plugins(
             registry,
-            scan(),
+            scan() + in_folders,
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,

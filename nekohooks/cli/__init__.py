@@ -1,7 +1,7 @@
 """The ``neko`` command: list, inspect, call, run and scaffold plugins.
 
 Nothing in nekohooks imports this package. Each group of commands is a module here
-(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``) registered on :func:`main`
+(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_adopt``) registered on :func:`main`
 below; what they print is in ``_render``, their shared options in ``_options``, ``key=value``
 parsing in ``_args``, and how the process ends (signals, leaked threads) in ``_signals``.
 
@@ -21,6 +21,7 @@ import click
 
 from .._discovery import scan
 from .._version import __version__
+from ._adopt import adopt
 from ._live import COMMANDS as LIVE_COMMANDS
 from ._new import new
 from ._plugins import call, check, info, list_plugins, schema
@@ -80,5 +81,5 @@ def main(verbose: int) -> None:
     """
 
 
-for _command in (list_plugins, info, call, schema, check, run, new, *LIVE_COMMANDS):
+for _command in (list_plugins, info, call, schema, check, run, new, adopt, *LIVE_COMMANDS):
     main.add_command(_command)

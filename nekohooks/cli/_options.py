@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .._discovery import scan
+from .._config import load_config
+from .._discovery import folder_candidates, scan
+from .._errors import NekoError
 
 __all__ = [
     "LOG_FORMAT",
@@ -52,8 +54,12 @@ def verbosity() -> int:
 
 
 def installed_names() -> list[str]:
-    """The entry-point names of the installed plugins (nothing is imported)."""
-    return [cand.name for cand in scan()]
+    """The installed plugins' names and those in ``[plugins] folders`` (nothing is imported)."""
+    try:
+        folders = load_config().plugin_folders
+    except NekoError:
+        folders = ()
+    return [cand.name for cand in scan() + folder_candidates(folders)[0]]
 
 
 def split_only(values: Iterable[str]) -> list[str]:

@@ -93,6 +93,7 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
     address = _listen_address(listen)
     keep = check_only(split_only(only))
     from ..control import open_control  # the server stack loads for `run` only
+
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
     if live_on:  # log lines print above the live table
