@@ -201,6 +201,8 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             result = await _until_disconnect(request, lambda: host.call(target, **arguments))
         except (PluginUnavailable, EntryNotFound) as exc:
             error = _explain(exc)
+            if error is exc:
+                raise
             raise error from exc
         except NekoError as exc:
             error = exc
@@ -217,10 +219,11 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             ) from None
 
     def _observe(target: str, seconds: float, error: NekoError | None) -> None:
-        if isinstance(error, EntryNotFound):
-            return  # no label for names that do not exist
-        plugin, _, entry = target.partition(".") if "." in target else target.partition("__")
-        metrics.observe(plugin, entry, seconds, error)
+        try:
+            address, _ = host.entry(target)
+        except NekoError:
+            return  # no label for names that do not exist (hostile requests make many)
+        metrics.observe(address.plugin, address.entry, seconds, error)
 
     async def _stream(target: str, arguments: dict[str, Any], mode: str) -> Response:
         items = cast(AsyncGenerator[Any, None], host.stream(target, **arguments))
@@ -230,7 +233,10 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             first = _NOTHING
         except (PluginUnavailable, EntryNotFound) as exc:
             await items.aclose()
-            raise _explain(exc) from exc
+            error = _explain(exc)
+            if error is exc:
+                raise
+            raise error from exc
         except NekoError:
             await items.aclose()
             raise
