@@ -29,13 +29,21 @@ from ..control._paths import socket_path
 from ._render import console, dumps
 
 __all__ = [
-    "COMMANDS",
+    "disable",
+    "enable",
+    "events",
+    "install",
     "local_option",
+    "reload",
     "remote_call",
     "remote_info",
     "remote_rows",
     "remote_tools",
+    "restart",
     "running_host",
+    "status",
+    "token",
+    "uninstall",
 ]
 
 log = logging.getLogger("neko")
@@ -322,14 +330,9 @@ def token() -> None:
         raise _fail(exc) from exc
 
 
-COMMANDS: tuple[click.Command, ...] = (
-    status,
-    _action("enable", "Enable plugin NAME (kept in the home: it stays enabled)."),
-    _action("disable", "Disable plugin NAME: stop it now, and keep it stopped across restarts."),
-    _action("restart", "Restart plugin NAME in the running host (a fresh context)."),
-    _action("reload", "Reload plugin NAME's code in the running host (after an upgrade)."),
-    install,
-    uninstall,
-    events,
-    token,
+enable = _action("enable", "Enable plugin NAME (kept in the home: it stays enabled).")
+disable = _action(
+    "disable", "Disable plugin NAME: stop it now, and keep it stopped across restarts."
 )
+restart = _action("restart", "Restart plugin NAME in the running host (a fresh context).")
+reload = _action("reload", "Reload plugin NAME's code in the running host (after an upgrade).")

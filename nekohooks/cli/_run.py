@@ -17,8 +17,6 @@ from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginStatus
 from .._process import serve
-from ..console import capture_recent, open_console
-from ..control import open_control, parse_listen
 from ._oneshot import host_config
 from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
 from ._render import console, job_totals, status_table
@@ -69,13 +67,19 @@ def _serving(
 ) -> AbstractAsyncContextManager[object]:
     """The control API on the home's socket; with an address, on TCP too with the web console."""
     if address is None:
+        from ..control import open_control  # the server stack loads for `run` only
+
         return open_control(host, home=home)
+    from ..console import open_console
+
     return open_console(host, home=home, listen=address, allow_install=allow_install)
 
 
 def _listen_address(text: str | None) -> tuple[str, int] | None:
     if text is None:
         return None
+    from ..control import parse_listen
+
     try:
         return parse_listen(text)
     except ValueError as exc:
@@ -148,6 +152,8 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install:
         log.info("stopped")
 
     try:
+        from ..console import capture_recent
+
         with capture_recent():  # the console shows plugins' log lines from their start on
             if live_on:
                 starting = Spinner("dots", text="starting plugins…")

@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, cast
 
-import outcome
 import trio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -110,16 +109,20 @@ async def _cancel_on_disconnect(receive: Any, scope: trio.CancelScope) -> None:
 
 
 async def _until_disconnect(request: Request, fn: Callable[[], Awaitable[Any]]) -> Any:
-    """``await fn()``, cancelled if the client disconnects first (then raises ``Cancelled``
-    out to the server, which has no one to answer anyway)."""
-    result: outcome.Outcome[Any] | None = None
+    """``await fn()``, cancelled if the client disconnects first; then :data:`GONE` is
+    returned (there is no one left to answer). ``fn``'s own error is raised as it is."""
+    value: Any = GONE
+    error: Exception | None = None
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_cancel_on_disconnect, request.receive, nursery.cancel_scope)
-        result = await outcome.acapture(fn)
+        try:
+            value = await fn()
+        except Exception as exc:  # raised below, outside the nursery: not in a group
+            error = exc
         nursery.cancel_scope.cancel()
-    if result is None:
-        raise trio.Cancelled._create()
-    return result.unwrap()
+    if error is not None:
+        raise error
+    return value
 
 
 async def _arguments(request: Request) -> dict[str, Any]:
@@ -198,12 +201,16 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             result = await _until_disconnect(request, lambda: host.call(target, **arguments))
         except (PluginUnavailable, EntryNotFound) as exc:
             error = _explain(exc)
+            if error is exc:
+                raise
             raise error from exc
         except NekoError as exc:
             error = exc
             raise
         finally:
             _observe(target, time.perf_counter() - started, error)
+        if result is GONE:
+            return Response(status_code=499)  # nginx's "client closed request": unsent
         try:
             return JSON({"result": result})
         except (TypeError, ValueError) as exc:  # circular, NaN, ...
@@ -212,10 +219,11 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             ) from None
 
     def _observe(target: str, seconds: float, error: NekoError | None) -> None:
-        if isinstance(error, EntryNotFound):
-            return  # no label for names that do not exist
-        plugin, _, entry = target.partition(".") if "." in target else target.partition("__")
-        metrics.observe(plugin, entry, seconds, error)
+        try:
+            address, _ = host.entry(target)
+        except NekoError:
+            return  # no label for names that do not exist (hostile requests make many)
+        metrics.observe(address.plugin, address.entry, seconds, error)
 
     async def _stream(target: str, arguments: dict[str, Any], mode: str) -> Response:
         items = cast(AsyncGenerator[Any, None], host.stream(target, **arguments))
@@ -225,7 +233,10 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
             first = _NOTHING
         except (PluginUnavailable, EntryNotFound) as exc:
             await items.aclose()
-            raise _explain(exc) from exc
+            error = _explain(exc)
+            if error is exc:
+                raise
+            raise error from exc
         except NekoError:
             await items.aclose()
             raise
@@ -328,6 +339,8 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
 
 
 _NOTHING = object()
+#: What a call returns when its client went away before it finished (and was cancelled).
+GONE = object()
 
 
 def _encode_item(item: Any, mode: str) -> bytes:

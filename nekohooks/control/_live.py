@@ -47,7 +47,12 @@ _STOPPED = (PluginState.STOPPED, PluginState.FAILED)
 
 
 class Live:
-    """The table operations the control API exposes, for one running host."""
+    """The table operations the control API exposes, for one running host.
+
+    Cancellation: the API does not cancel an operation whose client went away (a half-done
+    table change helps no one); stopping a plugin is shielded by the host, so even a
+    cancelled caller leaves the plugin stopped within its grace, never half-stopped.
+    """
 
     def __init__(self, host: Host, home: Path) -> None:
         self.host = host

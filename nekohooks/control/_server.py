@@ -31,6 +31,9 @@ from ._token import load_token
 __all__ = ["ControlServer", "open_control", "parse_listen"]
 
 log = logging.getLogger("nekohooks.control")
+#: Hypercorn's own log: its errors; not its "Running on ... (CTRL + C to quit)" lines.
+server_log = logging.getLogger("nekohooks.control.server")
+server_log.setLevel(logging.WARNING)
 
 
 @attrs.frozen
@@ -182,7 +185,7 @@ async def _serve(
     """
     config = Config()
     config.accesslog = None
-    config.errorlog = log
+    config.errorlog = server_log
     config.graceful_timeout = 1.0
     config.include_server_header = False
     with sock:
