@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -150,3 +151,20 @@ async def test_neko_console_prints_a_link_or_says_the_host_has_no_console(
     assert plain.exit_code == 1
     assert "serves no console" in plain.output
     assert served.exit_code == 0, served.output
+
+
+async def test_a_console_path_cannot_climb_into_the_api(served: Served) -> None:
+    """The guard lets console paths through without the token; ``..`` must not turn one into
+    an API route (the router does not resolve dot segments; sent raw, as httpx would not)."""
+    host, port = served.base.removeprefix("http://").split(":")
+
+    def raw_get(path: str) -> bytes:
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+            conn.sendall(request.encode())
+            return conn.recv(65536)
+
+    for path in ("/console/../v1/plugins", "/plugins/../v1/plugins", "/console/%2e%2e/v1/plugins"):
+        head = await trio.to_thread.run_sync(raw_get, path)
+        assert head.startswith(b"HTTP/1.1 404"), (path, head[:200])
+        assert b"adder" not in head
