@@ -24,7 +24,6 @@ __all__ = [
     "dumps",
     "info_lines",
     "job_totals",
-    "listing",
     "plugins_table",
     "status_table",
 ]
@@ -46,36 +45,6 @@ _STATE_STYLE = {
 }
 
 
-def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """One JSON-ready record per plugin (``neko list --json``), sorted as the host lists them."""
-    rows = []
-    plugins = host.plugins  # each is a fresh dict or list: take them once, not per row
-    failures = {f.name: f for f in host.failures}
-    for status in host.statuses():
-        if keep is not None and status.name not in keep:
-            continue
-        info = plugins.get(status.name)
-        failure = failures.get(status.name)
-        dist = info.distribution if info else failure.distribution if failure else None
-        version = info.version if info else failure.version if failure else None
-        rows.append(
-            {
-                "name": status.name,
-                "distribution": dist,
-                "version": version,
-                "status": status.state.value,
-                "entries": [e.id for e in info.entries] if info else [],
-                "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
-                "error": status.last_error,
-                "phase": status.phase,
-                "restarts": status.restarts,
-                "pid": status.pid,  # an isolated plugin's process, and its resident memory
-                "rss": status.rss,
-            }
-        )
-    return rows
-
-
 def process_text(pid: int | None, rss: int | None) -> str:
     """``pid 4242, 29.1 MiB`` for an isolated plugin's process, ``-`` in the host's own."""
     if pid is None:
@@ -94,7 +63,7 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 
 
 def plugins_table(rows: list[dict[str, Any]]) -> Table:
-    """``neko list``'s table of :func:`listing` rows."""
+    """``neko list``'s table of :func:`~nekohooks._records.plugin_records` rows."""
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
         state = PluginState(row["status"])

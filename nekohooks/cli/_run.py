@@ -60,6 +60,17 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
         await trio.sleep(every)
 
 
+def _listen_address(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    from ..control import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--listen'") from exc
+
+
 @click.command()
 @only_option
 @click.option(
@@ -67,13 +78,22 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
     is_flag=True,
     help="Log state changes as plain lines even on a terminal (no live table).",
 )
-def run(only: tuple[str, ...], no_live: bool) -> None:
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Also serve the control API on TCP (bearer token: `neko token`).",
+)
+def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
-    error; otherwise state changes are logged. A second signal exits at once.
+    error; otherwise state changes are logged. A second signal exits at once. The control API
+    is served on $NEKO_HOME/run/neko.sock (and with --listen on TCP) while it runs.
     """
+    address = _listen_address(listen)
     keep = check_only(split_only(only))
+    from ..control import open_control  # the server stack loads for `run` only
+
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
     if live_on:  # log lines print above the live table
@@ -88,7 +108,10 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(early.watch)
             with early.startup:
-                async with open_host(config) as host:
+                async with (
+                    open_host(config) as host,
+                    open_control(host, home=config.home, listen=address),
+                ):
                     await early.hand_over()
                     if not host.runners:
                         names = ", ".join(installed_names()) or "none"
