@@ -300,6 +300,7 @@ async def test_a_sandboxed_plugin_writes_only_its_own_home(
         own = home / "plugins" / "faulty" / "note.txt"
         assert await host.call("faulty.write", path=str(own)) == "ok"
         assert own.read_text() == "written"
+        neighbour_file.parent.mkdir(parents=True, exist_ok=True)  # data/ is made on first use
         neighbour_file.write_text("the neighbour's")
         with pytest.raises(EntryFailed, match=r"(FileNotFoundError|Read-only file system)"):
             await host.call("faulty.write", path=str(neighbour_file))

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ from .._model import EntrySpec, JobSpec, PluginState, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
 from .._runtime import RunnerEnv
-from .._schedule import JobState
 from .._watchdog import LoopWatchdog
 from . import _frames as f
 from ._frames import EXIT_MEMORY
@@ -132,7 +131,7 @@ class _ChildRunner(PluginRunner):
             self.out.send(f.encode(f.Activity(Phase.TERMINATE, "", True)))
         await super()._finish(ctx)
 
-    async def _run_job(self, job: JobSpec, state: JobState) -> None:
+    def _job_run(self, job: JobSpec) -> Callable[[], Awaitable[object]]:
         bound = self._bind(job.func, job.is_method, job.wants_ctx)
         what = f"job {job.id!r}"
         begin = f.encode(f.Activity(Phase.PERIODIC, what, True))
@@ -159,9 +158,7 @@ class _ChildRunner(PluginRunner):
                     send(end)
                     changed()
 
-        await super()._run_job(
-            attrs.evolve(job, func=wrapped, is_method=False, wants_ctx=False), state
-        )
+        return super()._job_run(attrs.evolve(job, func=wrapped, is_method=False, wants_ctx=False))
 
     def _changed(self) -> None:
         """A job ran (from any thread): the host gets the new counters shortly."""
