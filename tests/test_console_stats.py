@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import trio
 from prometheus_client import CollectorRegistry, Counter
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, periodic, plugin_entry
-from nekohooks.console._stats import plugin_stats
+from nekohooks._config import PluginOptions
+from nekohooks.console._stats import _isolation, plugin_stats
 
 
 class Ticker(NekoPluginBase):
@@ -62,3 +65,22 @@ async def test_figures_follow_the_clock_and_the_counters(
     assert broken["uptime"] is None  # not running
     assert broken["calls"] == 0
     assert broken["jobs"] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"),
+    [
+        (PluginOptions(), "in process"),
+        (PluginOptions(isolation="process"), "process"),
+        (PluginOptions(sandbox=True), "sandbox, no network"),
+        (PluginOptions(sandbox=True, network=True), "sandbox"),
+    ],
+)
+def test_isolation_is_read_from_the_plugins_options(
+    tmp_path: Path, options: PluginOptions, shown: str
+) -> None:
+    host = SimpleNamespace(config=HostConfig(home=tmp_path, plugin_options={"p": options}))
+    assert _isolation(host, "p", runner=None) == shown  # type: ignore[arg-type]
+    # a process runner's own options win (a plugin with its own venv runs in a process)
+    runner = SimpleNamespace(options=PluginOptions(isolation="process"))
+    assert _isolation(host, "q", runner) == "process"  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from .._errors import NekoError
 from ..control import ControlClient, connect, load_token
 from ..control._disabled import read_disabled, write_disabled
 from ..control._paths import socket_path
+from ._isolation import install_isolated
 from ._render import console, dumps
 
 __all__ = [
@@ -257,17 +258,27 @@ def _rescan(client: ControlClient | None) -> None:
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--isolated",
+    is_flag=True,
+    help="Into a venv of its own under $NEKO_HOME/envs; its plugins run in their own processes.",
+)
 @click.argument("packages", nargs=-1, required=True, type=click.UNPROCESSED)
-def install(packages: tuple[str, ...]) -> None:
+def install(packages: tuple[str, ...], isolated: bool) -> None:
     """pip install PACKAGES into the host's environment, then rescan the running host.
 
     pip's own options pass through (e.g. --no-index --find-links DIR). With no host running,
     it installs into this command's environment and the next `neko run` loads the plugins.
+    With --isolated the packages get an environment of their own (see the README's
+    Isolation section).
     """
     client = running_host()
-    python = str(client.health["python"]) if client is not None else sys.executable
     try:
-        _pip(python, ["install", *packages])
+        if isolated:
+            install_isolated(packages)
+        else:
+            python = str(client.health["python"]) if client is not None else sys.executable
+            _pip(python, ["install", *packages])
         _rescan(client)
     finally:
         if client is not None:

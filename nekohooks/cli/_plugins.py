@@ -11,6 +11,7 @@ import click
 
 from .._host import Host
 from .._model import EntryKind, PluginState
+from .._records import plugin_detail, plugin_records
 from .._schema import tool_definitions
 from ._args import parse_args_json, parse_pairs, parse_value, split_target
 from ._live import local_option, remote_call, remote_info, remote_rows, remote_tools, running_host
@@ -25,7 +26,7 @@ from ._options import (
     split_only,
     verbosity,
 )
-from ._render import BROKEN, console, count, dumps, info_lines, listing, plugins_table
+from ._render import BROKEN, console, count, dumps, info_lines, plugins_table
 
 __all__ = ["call", "check", "info", "list_plugins", "schema"]
 
@@ -43,7 +44,7 @@ def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...], local: bool
     rows: list[dict[str, Any]] = (
         remote_rows(client, keep)
         if client is not None
-        else run_host(host_config(keep), lambda h: listing(h, keep))
+        else run_host(host_config(keep), lambda h: plugin_records(h, keep=keep))
     )
     if as_json:
         click.echo(dumps(rows))
@@ -68,25 +69,10 @@ def info(plugin: str, as_json: bool, local: bool) -> None:
     keep = frozenset({plugin})
     client = running_host(local=local)
 
-    def details(host: Host) -> dict[str, Any]:
-        row = listing(host, keep)[0]
-        found = host.plugins.get(plugin)
-        row["description"] = found.description if found else ""
-        row["entries"] = [
-            {
-                "id": e.id,
-                "description": e.description,
-                "kind": e.kind.value,
-                "runs_on": e.runs_on.value,
-                "timeout": e.timeout,
-                "parameters": dict(e.input_schema),
-            }
-            for e in (found.entries if found else ())
-        ]
-        return row
-
     row: dict[str, Any] = (
-        remote_info(client, plugin) if client is not None else run_host(host_config(keep), details)
+        remote_info(client, plugin)
+        if client is not None
+        else run_host(host_config(keep), lambda host: plugin_detail(host, plugin))
     )
     if as_json:
         click.echo(dumps(row))

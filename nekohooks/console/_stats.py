@@ -14,8 +14,9 @@ from typing import Any
 import trio
 from prometheus_client import CollectorRegistry
 
+from .._config import PluginOptions
 from .._host import Host
-from .._model import PluginInfo, PluginState
+from .._model import PluginInfo, PluginState, PluginStatus
 from .._schedule import Every, next_fire
 
 __all__ = ["plugin_stats"]
@@ -40,11 +41,27 @@ def _per_plugin(registry: CollectorRegistry | None) -> tuple[Counter[str], Count
     return calls, failures
 
 
+def _isolation(host: Host, name: str, runner: object) -> str:
+    """Where the plugin runs, as the table shows it: in process, process, or sandbox."""
+    options = getattr(runner, "options", None)  # a process runner's own (an own venv forces it)
+    if not isinstance(options, PluginOptions):
+        options = host.config.options(name)
+    if options.sandbox:
+        return "sandbox" if options.network else "sandbox, no network"
+    return "process" if options.isolated else "in process"
+
+
 def _jobs(
-    info: PluginInfo | None, runner: object, started: float | None, now: float, wall: float
+    info: PluginInfo | None,
+    status: PluginStatus,
+    runner: object,
+    started: float | None,
+    now: float,
+    wall: float,
 ) -> list[dict[str, Any]]:
     """Each job's schedule, counters, and last and next run as Unix times. Trio-clock times
-    (interval jobs, last starts) are moved onto the wall clock by the current offset."""
+    (interval jobs, last starts) are moved onto the wall clock by the current offset; a runner
+    that keeps no per-job start times (a process runner) shows none."""
     states = getattr(runner, "job_states", None) or {}
     rows = []
     for job in info.jobs if info else ():
@@ -63,9 +80,9 @@ def _jobs(
                 # whole seconds: the clocks' offset jitters, and the page rebuilds on change
                 "last_run": None if last is None else round(wall - (now - last)),
                 "next_run": None if upcoming is None else round(upcoming),
-                "runs": getattr(state, "runs", 0),
-                "failed": getattr(state, "failures", 0) + getattr(state, "timeouts", 0),
-                "skipped": getattr(state, "skipped", 0),
+                "runs": status.job_runs.get(job.id, 0),
+                "failed": status.job_failures.get(job.id, 0),
+                "skipped": status.job_skipped.get(job.id, 0),
             }
         )
     return rows
@@ -87,9 +104,9 @@ def plugin_stats(host: Host, registry: CollectorRegistry | None) -> dict[str, di
         stats[status.name] = {
             "uptime": None if started is None else round(now - started, 1),
             "restarts": status.restarts,
-            "isolation": str(getattr(runner, "isolation", "in process")),
+            "isolation": _isolation(host, status.name, runner),
             "calls": calls[status.name],
             "failures": failures[status.name],
-            "jobs": _jobs(plugins.get(status.name), runner, started, now, wall),
+            "jobs": _jobs(plugins.get(status.name), status, runner, started, now, wall),
         }
     return stats

@@ -32,10 +32,10 @@ from starlette.routing import Route
 from .. import __version__
 from .._errors import EntryNotFound, NekoError, PluginUnavailable
 from .._host import Host
+from .._records import plugin_detail, plugin_record, plugin_records
 from .._schema import tool_definitions
 from ._live import Live
 from ._metrics import CONTENT_TYPE, Metrics
-from ._records import plugin_detail, plugin_record, plugin_records
 from ._wire import ControlError, dumps, error_body, error_status
 
 __all__ = ["create_app"]

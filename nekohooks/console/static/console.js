@@ -106,11 +106,8 @@ function uptimeOf(p, fetchedAt) {
 }
 
 function isolationOf(p) {
-  const iso = p.isolation;
-  if (iso === undefined || iso === null) return "in process";
-  if (typeof iso === "string") return iso;
-  if (typeof iso === "boolean") return iso ? "process" : "in process";
-  return iso.mode || iso.kind || JSON.stringify(iso);
+  const iso = typeof p.isolation === "string" ? p.isolation : "in process";
+  return p.pid ? `${iso} (pid ${p.pid})` : iso;
 }
 
 function when(value) {

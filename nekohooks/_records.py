@@ -1,12 +1,16 @@
-"""Plugin records as JSON: the rows of ``neko list --json`` and the detail of ``neko info --json``."""
+"""Plugin records as JSON: the rows of ``neko list --json`` and the detail of ``neko info --json``.
+
+One builder for every surface (the CLI, the control API, the console), so that a plugin reads
+the same whichever host answers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from .._host import Host
-from .._model import LoadFailure, PluginInfo, PluginStatus
+from ._host import Host
+from ._model import LoadFailure, PluginInfo, PluginStatus
 
 __all__ = ["plugin_detail", "plugin_record", "plugin_records"]
 
@@ -35,6 +39,9 @@ def _row(
         "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
         "error": status.last_error,
         "phase": status.phase,
+        "restarts": status.restarts,
+        "pid": status.pid,  # an isolated plugin's process, and its resident memory
+        "rss": status.rss,
     }
 
 
@@ -42,12 +49,19 @@ def _sources(host: Host) -> tuple[dict[str, PluginInfo], dict[str, LoadFailure]]
     return host.plugins, {f.name: f for f in host.failures}
 
 
-def plugin_records(host: Host, state: StateOf = _plain) -> list[dict[str, Any]]:
-    """Every plugin the host knows of, sorted by name: ``name, distribution, version, status,
-    entries, schedules, error, phase`` (the rows of ``neko list --json``). ``state`` says
-    what to show as a status's state (the control API shows user-disabled plugins so)."""
+def plugin_records(
+    host: Host, state: StateOf = _plain, keep: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every plugin the host knows of (or those in ``keep``), sorted by name: ``name,
+    distribution, version, status, entries, schedules, error, phase, restarts, pid, rss`` (the
+    rows of ``neko list --json``). ``state`` says what to show as a status's state (the control
+    API shows user-disabled plugins so)."""
     plugins, failures = _sources(host)  # each access builds a fresh dict: once, not per row
-    return [_row(status, plugins, failures, state) for status in host.statuses()]
+    return [
+        _row(status, plugins, failures, state)
+        for status in host.statuses()
+        if keep is None or status.name in keep
+    ]
 
 
 def plugin_record(host: Host, name: str, state: StateOf = _plain) -> dict[str, Any]:
@@ -84,7 +98,6 @@ def plugin_detail(host: Host, name: str, state: StateOf = _plain) -> dict[str, A
         for e in (info.entries if info else ())
     ]
     row.update(
-        restarts=status.restarts,
         tasks=list(status.tasks),
         job_runs=dict(status.job_runs),
         job_failures=dict(status.job_failures),
