@@ -7,36 +7,40 @@ import click
 from .._config import load_config
 from .._errors import ConfigError
 
-__all__ = ["install"]
+__all__ = ["install_isolated"]
 
 
-@click.command()
-@click.argument("requirements", nargs=-1, required=True)
-@click.option(
-    "--isolated",
-    is_flag=True,
-    required=True,
-    help="Into a venv of its own under $NEKO_HOME/envs (the only mode for now).",
-)
-@click.option("--find-links", "-f", multiple=True, metavar="DIR", help="Passed to the installer.")
-@click.option("--no-index", is_flag=True, help="Passed to the installer: no package index.")
-def install(
-    requirements: tuple[str, ...], isolated: bool, find_links: tuple[str, ...], no_index: bool
-) -> None:
-    """Install REQUIREMENTS (names, wheels or folders) into an environment of their own.
+#: pip options that take a value: the token after them is not a requirement.
+_VALUED = frozenset({"-f", "--find-links", "-i", "--index-url", "--extra-index-url", "-c"})
+
+
+def install_isolated(packages: tuple[str, ...]) -> None:
+    """``neko install --isolated PKG...``: install PACKAGES (names, wheels or folders) into an
+    environment of their own; pip options among them pass through to the installer.
 
     The venv (made with uv when it is on PATH, else venv + pip) sees the host's nekohooks
     after its own packages, so the plugin's pinned versions win; the host then runs each of
     its plugins in a process on that venv's Python. Two plugins that need incompatible
     versions of one library can so run in one host.
     """
-    from ..isolation import InstallError, install_isolated  # msgspec and friends: only here
+    from ..isolation import InstallError
+    from ..isolation import install_isolated as install  # msgspec and friends: only here
 
-    pip_args = [arg for link in find_links for arg in ("--find-links", link)]
-    pip_args += ["--no-index"] if no_index else []
+    requirements: list[str] = []
+    pip_args: list[str] = []
+    tokens = iter(packages)
+    for token in tokens:
+        if token.startswith("-"):
+            pip_args.append(token)
+            if token in _VALUED:
+                pip_args.append(next(tokens, ""))
+        else:
+            requirements.append(token)
+    if not requirements:
+        raise click.UsageError("name at least one package to install")
     try:
         home = load_config().home
-        names = install_isolated(home, requirements, pip_args=pip_args, echo=click.echo)
+        names = install(home, requirements, pip_args=pip_args, echo=click.echo)
     except (InstallError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"installed {', '.join(names)}: isolated, in {home / 'envs'}")

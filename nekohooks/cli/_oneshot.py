@@ -16,6 +16,7 @@ from .._config import HostConfig, PluginFilter, load_config
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginState
+from ..control import deny_disabled
 from ._options import installed_names, verbosity
 from ._signals import Deadline, StartupSignals
 
@@ -49,7 +50,7 @@ def host_config(only: frozenset[str] | None = None) -> HostConfig:
     unknown ``--only`` name is: a typo must not silently load nothing.
     """
     try:
-        config = load_config()
+        config = deny_disabled(load_config())  # `neko disable`d plugins stay disabled
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc
     problem = unknown_names(config)

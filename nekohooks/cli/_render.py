@@ -16,6 +16,7 @@ from rich.text import Text
 
 from .._host import Host
 from .._model import PluginState, PluginStatus
+from .._records import plugin_detail
 from .._version import __version__
 from ._activity import Activity, span
 
@@ -26,7 +27,6 @@ __all__ = [
     "dumps",
     "info_lines",
     "job_totals",
-    "listing",
     "plugin_details",
     "plugins_table",
     "status_table",
@@ -49,36 +49,6 @@ _STATE_STYLE = {
 }
 
 
-def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """One JSON-ready record per plugin (``neko list --json``), sorted as the host lists them."""
-    rows = []
-    plugins = host.plugins  # each is a fresh dict or list: take them once, not per row
-    failures = {f.name: f for f in host.failures}
-    for status in host.statuses():
-        if keep is not None and status.name not in keep:
-            continue
-        info = plugins.get(status.name)
-        failure = failures.get(status.name)
-        dist = info.distribution if info else failure.distribution if failure else None
-        version = info.version if info else failure.version if failure else None
-        rows.append(
-            {
-                "name": status.name,
-                "distribution": dist,
-                "version": version,
-                "status": status.state.value,
-                "entries": [e.id for e in info.entries] if info else [],
-                "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
-                "error": status.last_error,
-                "phase": status.phase,
-                "restarts": status.restarts,
-                "pid": status.pid,  # an isolated plugin's process, and its resident memory
-                "rss": status.rss,
-            }
-        )
-    return rows
-
-
 def process_text(pid: int | None, rss: int | None) -> str:
     """``pid 4242, 29.1 MiB`` for an isolated plugin's process, ``-`` in the host's own."""
     if pid is None:
@@ -97,7 +67,7 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 
 
 def plugins_table(rows: list[dict[str, Any]]) -> Table:
-    """``neko list``'s table of :func:`listing` rows."""
+    """``neko list``'s table of :func:`~nekohooks._records.plugin_records` rows."""
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
         state = PluginState(row["status"])
@@ -121,13 +91,14 @@ def info_lines(row: dict[str, Any]) -> None:
     console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
     error = f" ({row['error']})" if row["error"] else ""
     console.print(f"status: {row['status']}{error}", markup=False)
-    calls = row["calls"]
-    up = "-" if row["uptime"] is None else span(row["uptime"])
-    console.print(
-        f"up {up}; calls served {calls['served']} ({calls['failed']} failed, "
-        f"{calls['timed_out']} timed out)",
-        highlight=False,
-    )
+    calls = row.get("calls")
+    if calls is not None:  # a running host's control API does not send these
+        up = "-" if row["uptime"] is None else span(row["uptime"])
+        console.print(
+            f"up {up}; calls served {calls['served']} ({calls['failed']} failed, "
+            f"{calls['timed_out']} timed out)",
+            highlight=False,
+        )
     if row["pid"] is not None:
         process = process_text(row["pid"], row["rss"])
         console.print(f"process: {process}, restarts {row['restarts']}", highlight=False)
@@ -146,7 +117,10 @@ def info_lines(row: dict[str, Any]) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    for job in row["jobs"]:
+    if "jobs" not in row:
+        for job_id, schedule in row["schedules"].items():
+            console.print(f"  job {job_id}: {schedule}", markup=False)
+    for job in row.get("jobs", ()):
         last = "never" if job["last_run"] is None else f"{span(job['last_run'])} ago"
         after = "-" if job["next_run"] is None else f"in {span(job['next_run'])}"
         console.print(
@@ -160,32 +134,20 @@ def info_lines(row: dict[str, Any]) -> None:
 def plugin_details(
     host: Host, name: str, activity: Activity | None = None, now: float | None = None
 ) -> dict[str, Any]:
-    """``neko info``'s record of one plugin: the listing row plus its description, each
-    entry's parameters, kind and where it runs, each job's counters with its last and next
-    run (seconds ago / from now), uptime (seconds) and calls served."""
+    """``neko info``'s record of one plugin: :func:`~nekohooks._records.plugin_detail` plus
+    its uptime (seconds), calls served, and each job's counters with its last and next run
+    (seconds ago / from now; ``activity`` is what the event stream said about job runs)."""
     now = time.time() if now is None else now
     activity = activity or Activity()
-    row = listing(host, frozenset({name}))[0]
+    row = plugin_detail(host, name)
     found = host.plugins.get(name)
     status = host.status(name)
-    row["description"] = found.description if found else ""
     row["uptime"] = None if status.since is None else now - status.since
     row["calls"] = {
         "served": status.calls,
         "failed": status.call_failures,
         "timed_out": status.call_timeouts,
     }
-    row["entries"] = [
-        {
-            "id": e.id,
-            "description": e.description,
-            "kind": e.kind.value,
-            "runs_on": e.runs_on.value,
-            "timeout": e.timeout,
-            "parameters": dict(e.input_schema),
-        }
-        for e in (found.entries if found else ())
-    ]
     jobs = []
     for job in found.jobs if found else ():
         last = activity.last(name, job.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import click
@@ -70,7 +71,34 @@ async def _refresh(
 def startup_line(config: HostConfig, names: list[str]) -> str:
     """``neko run``'s first line: version, home, config file and the plugins found."""
     found = f"{len(names)} plugin(s) found" + (f": {', '.join(names)}" if names else "")
-    return f"nekohooks {__version__} starting; home {config.home}; config {config_source(config)}; {found}"
+    return (
+        f"nekohooks {__version__} starting; home {config.home}; config {config_source(config)}; "
+        f"{found}"
+    )
+
+
+def _serving(
+    host: Host, home: Path, address: tuple[str, int] | None, *, allow_install: bool
+) -> AbstractAsyncContextManager[object]:
+    """The control API on the home's socket; with an address, on TCP too with the web console."""
+    if address is None:
+        from ..control import open_control  # the server stack loads for `run` only
+
+        return open_control(host, home=home)
+    from ..console import open_console
+
+    return open_console(host, home=home, listen=address, allow_install=allow_install)
+
+
+def _listen_address(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    from ..control import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--listen'") from exc
 
 
 @click.command()
@@ -92,12 +120,32 @@ def startup_line(config: HostConfig, names: list[str]) -> str:
     show_default=True,
     help="json: one object per line (time, level, logger, plugin, phase, message, exception).",
 )
-def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format: str) -> None:
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Also serve the control API on TCP (bearer token: `neko token`) and the web console "
+    "at / (login link: `neko console`).",
+)
+@click.option(
+    "--allow-install",
+    is_flag=True,
+    help="Let the web console pip install and uninstall plugins (with --listen).",
+)
+def run(
+    only: tuple[str, ...],
+    no_live: bool,
+    log_file: Path | None,
+    log_format: str,
+    listen: str | None,
+    allow_install: bool,
+) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
-    error; otherwise state changes are logged. A second signal exits at once.
+    error; otherwise state changes are logged. A second signal exits at once. The control API
+    is served on $NEKO_HOME/run/neko.sock (and with --listen on TCP) while it runs.
     """
+    address = _listen_address(listen)
     keep = check_only(split_only(only))
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
@@ -120,7 +168,10 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
 
         async def hosted() -> None:
             with early.startup:
-                async with open_host(config) as host:
+                async with (
+                    open_host(config) as host,
+                    _serving(host, config.home, address, allow_install=allow_install),
+                ):
                     await early.hand_over()
                     if not host.runners:
                         names = ", ".join(installed_names()) or "none"
@@ -154,11 +205,14 @@ def run(only: tuple[str, ...], no_live: bool, log_file: Path | None, log_format:
         log.info("stopped")
 
     try:
-        if live_on:
-            starting = Spinner("dots", text="starting plugins…")
-            with Live(starting, console=console, auto_refresh=True, transient=False) as live:
-                trio.run(serve_plugins, live)
-        else:
-            trio.run(serve_plugins, None)
+        from ..console import capture_recent
+
+        with capture_recent():  # the console shows plugins' log lines from their start on
+            if live_on:
+                starting = Spinner("dots", text="starting plugins…")
+                with Live(starting, console=console, auto_refresh=True, transient=False) as live:
+                    trio.run(serve_plugins, live)
+            else:
+                trio.run(serve_plugins, None)
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc

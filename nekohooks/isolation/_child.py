@@ -1,7 +1,7 @@
-"""An isolated plugin's process: the plugin on its own trio loop and in-process runner, served over frames.
+"""An isolated plugin's process: the plugin on its own trio loop and runner, served over frames.
 
-Started by the host as ``python -m nekohooks.isolation child SPEC`` (SPEC: JSON, see
-:class:`~._spawn.ChildSpec`). It dies with the host: the parent-death signal (``prctl``) and a
+Started by the host as ``python -m nekohooks.isolation child SPEC`` (SPEC: JSON, made by
+:func:`~._child_process.spawn`), or forked by the fork server. It dies with the host: the parent-death signal (``prctl``) and a
 thread blocked on a lifeline pipe both kill the whole process group (the plugin's own children
 too) when the host goes, even by SIGKILL, even while a plugin holds the trio loop. The plugin
 runs in the very same :class:`~nekohooks._runner.PluginRunner` as in process (timeouts, jobs,
