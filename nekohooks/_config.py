@@ -66,6 +66,7 @@ __all__ = [
     "PluginFilter",
     "PluginOptions",
     "RestartPolicy",
+    "check_home",
     "default_home",
     "home_problem",
     "load_config",
@@ -209,6 +210,13 @@ def home_problem(home: Path) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def check_home(home: Path) -> None:
+    """Raise :class:`ConfigError` naming ``home`` and why plugins cannot keep files there."""
+    problem = home_problem(home)
+    if problem is not None:
+        raise ConfigError(f"the nekohooks home {home} cannot be used: {problem}")
 
 
 @attrs.frozen

@@ -27,10 +27,10 @@ from typing import Any
 import trio
 
 from ._address import Address, parse_address
-from ._config import HostConfig, home_problem
+from ._config import HostConfig, check_home
 from ._delivery import MessageSink, deliver_message, log_message
 from ._discovery import folder_candidates, load_plugins
-from ._errors import ConfigError, EntryNotFound, PluginError, PluginUnavailable
+from ._errors import EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
     EntryCall,
@@ -446,9 +446,7 @@ async def open_host(
     by ``shutdown_timeout``); then the cancellation or error propagates.
     """
     config = config or HostConfig()
-    problem = home_problem(config.home)  # the host's problem, before any plugin starts
-    if problem is not None:
-        raise ConfigError(f"the nekohooks home {config.home} cannot be used: {problem}")
+    check_home(config.home)  # the host's problem, before any plugin starts
     registry = Registry()
     if plugins is None:
         in_folders, broken = folder_candidates(config.plugin_folders)

@@ -12,7 +12,7 @@ import attrs
 import click
 import trio
 
-from .._config import HostConfig, PluginFilter, load_config
+from .._config import HostConfig, PluginFilter, check_home, load_config
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginState
@@ -50,7 +50,9 @@ def host_config(only: frozenset[str] | None = None) -> HostConfig:
     unknown ``--only`` name is: a typo must not silently load nothing.
     """
     try:
-        config = deny_disabled(load_config())  # `neko disable`d plugins stay disabled
+        config = load_config()
+        check_home(config.home)  # before anything reads or writes there
+        config = deny_disabled(config)  # `neko disable`d plugins stay disabled
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc
     problem = unknown_names(config)
