@@ -10,7 +10,7 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 import trio
-from conftest import PLUGINS
+from nekokit import PLUGINS, feed_url_fixture  # noqa: F401  (the feed_url fixture)
 
 from nekohooks import HostConfig, open_host
 from nekohooks.compat.neko import ErrReturned, adapt_folder

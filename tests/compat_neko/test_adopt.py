@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from badfolders import write
-from conftest import PLUGINS
+from nekokit import PLUGINS
 from plugin_factory import TempVenv
 from test_cli import neko
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from badfolders import write
-from conftest import PLUGINS
+from nekokit import PLUGINS
 from test_cli import neko
 
 from nekohooks import load_config, open_host
