@@ -1,13 +1,18 @@
 """Shared helpers for the benchmarks: real plugin distributions, child processes, statistics.
 
-Not a benchmark itself (``nox -s bench`` runs ``bench_*.py`` only).
+Not a benchmark itself (``nox -s bench`` runs ``bench_*.py`` only). Every benchmark takes
+``--json PATH`` and writes its figures there (:func:`save_figures`), so that a later run can be
+compared with this one (``benchmarks/compare.py OLD NEW``).
 """
 
 from __future__ import annotations
 
+import argparse
 import compileall
+import datetime
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -161,3 +166,30 @@ def ms(seconds: float) -> str:
 def ratio(value: float, anchor: float) -> str:
     """``value / anchor`` as ``1.23x``."""
     return f"{value / anchor:6.2f}x" if anchor else "   n/a"
+
+
+def cli_args(description: str | None = None) -> argparse.Namespace:
+    """The options every benchmark takes: ``--json PATH`` (write the figures there)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", metavar="PATH", type=Path, help="write the figures as JSON")
+    return parser.parse_args()
+
+
+def save_figures(path: Path | None, benchmark: str, figures: Mapping[str, object]) -> None:
+    """Write ``figures`` (seconds, bytes, counts and ratios) to ``path`` as JSON, with the
+    machine, the Python and the commit they were measured on; nothing if ``path`` is None."""
+    if path is None:
+        return
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    record = {
+        "benchmark": benchmark,
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": commit or None,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "figures": figures,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nfigures written to {path}")

@@ -3,11 +3,12 @@
 (a) Start-up of 1,000 class plugins whose ``startup`` takes 100 ms (``await trio.sleep(0.1)``)
     in one ``open_host``: time until the host is ready, against the sequential sum of the
     plugins' own measured start-up times (what a one-at-a-time host would take).
-(b) 100,000 periodic jobs (``run_schedule(Every(10 s))``, first runs spread over the first
-    interval, a no-op job), each variant in a fresh process: memory per job (RSS growth) and
-    CPU time per fired tick, plus the time to start and to cancel them all; against a bare trio
-    task per job: a parked task (memory) and a minimal absolute-deadline loop that runs the job
-    inline (``deadline += 10; await trio.sleep_until(deadline)``: CPU per tick).
+(b) 100,000 periodic jobs (``Every(10 s)``, first runs spread over the first interval, a no-op
+    job) on one nekohooks ``Scheduler`` (one deadline heap, as a plugin's jobs run in the host),
+    each variant in a fresh process: memory per job (RSS growth) and CPU time per fired tick,
+    plus the time to start and to cancel them all; against a bare trio task per job: a parked
+    task (memory) and a minimal absolute-deadline loop that runs the job inline
+    (``deadline += 10; await trio.sleep_until(deadline)``: CPU per tick).
 (c) 10,000 background tasks (``ctx.tasks.start`` in a plugin's startup) cancelled at shutdown:
     a real ``neko run`` subprocess with a generated plugin distribution on ``PYTHONPATH``, time
     from SIGTERM to process exit; against a naive asyncio host (cancel every task, gather) and
@@ -25,15 +26,26 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import trio
 import trio.testing
-from _common import NEKO, PYTHON, child_env, median, ms, run_json, write_dist
+from _common import (
+    NEKO,
+    PYTHON,
+    child_env,
+    cli_args,
+    median,
+    ms,
+    run_json,
+    save_figures,
+    write_dist,
+)
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
-from nekohooks._schedule import Every, JobState, run_schedule
+from nekohooks._schedule import Every, JobState
+from nekohooks._scheduler import Scheduler
 
 PLUGINS = 1_000
 STARTUP = 0.1
@@ -84,7 +96,7 @@ async def startup_once() -> dict[str, float]:
     return {"ready": ready, "sum": sum(durations), "shutdown": shutdown}
 
 
-def bench_startup() -> None:
+def bench_startup() -> dict[str, float]:
     runs = [trio.run(startup_once) for _ in range(STARTUP_REPEATS)]
     ready = median([r["ready"] for r in runs])
     total = median([r["sum"] for r in runs])
@@ -95,6 +107,7 @@ def bench_startup() -> None:
     print(f"  ready time / one plugin's start-up   {ready / STARTUP:9.2f}x")
     print(f"  host overhead per plugin             {(ready - STARTUP) / PLUGINS * 1e6:9.1f} us")
     print(f"  shutdown of all {PLUGINS:,}              {ms(shutdown)}")
+    return {"ready": ready, "sequential_sum": total, "shutdown": shutdown}
 
 
 # ---- (b) 100,000 periodic jobs --------------------------------------------------------------
@@ -114,41 +127,65 @@ async def bare_loop(first: float, runs: list[int]) -> None:
         deadline += PERIOD
 
 
-async def scheduled(first: float, state: JobState) -> None:
-    """nekohooks' scheduler for one job, its first run at trio time ``first``."""
-    every = Every(PERIOD, first_in=max(0.0, first - trio.current_time()))
-    await run_schedule(every, noop, state=state)
-
-
 async def parked() -> None:
     """The memory anchor: a task that only waits."""
     await trio.sleep_forever()
 
 
-Spawner = Callable[[trio.Nursery, float], Callable[[], int]]
+class Spawner:
+    """Starts one job of a variant: ``spawn(nursery, first)``; ``runs()`` counts their runs."""
+
+    def __init__(self) -> None:
+        self.counters: list[object] = []
+
+    def spawn(self, nursery: trio.Nursery, first: float) -> None:
+        raise NotImplementedError
+
+    def runs(self) -> int:
+        return 0
 
 
-def spawn_schedule(nursery: trio.Nursery, first: float) -> Callable[[], int]:
-    state = JobState()
-    nursery.start_soon(scheduled, first, state)
-    return lambda: state.runs
+class OnScheduler(Spawner):
+    """nekohooks: every job on one :class:`Scheduler` (one heap, one task)."""
+
+    scheduler: Scheduler | None = None
+
+    def spawn(self, nursery: trio.Nursery, first: float) -> None:
+        if self.scheduler is None:
+            self.scheduler = Scheduler()
+            nursery.start_soon(self.scheduler.run)
+        state = JobState()
+        every = Every(PERIOD, first_in=max(0.0, first - trio.current_time()))
+        self.scheduler.add(every, noop, state=state)
+        self.counters.append(state)
+
+    def runs(self) -> int:
+        return sum(state.runs for state in self.counters)  # type: ignore[attr-defined]
 
 
-def spawn_bare(nursery: trio.Nursery, first: float) -> Callable[[], int]:
-    runs = [0]
-    nursery.start_soon(bare_loop, first, runs)
-    return lambda: runs[0]
+class BareLoops(Spawner):
+    """The CPU anchor: one bare deadline loop task per job."""
+
+    def spawn(self, nursery: trio.Nursery, first: float) -> None:
+        runs = [0]
+        nursery.start_soon(bare_loop, first, runs)
+        self.counters.append(runs)
+
+    def runs(self) -> int:
+        return sum(runs[0] for runs in self.counters)  # type: ignore[index]
 
 
-def spawn_parked(nursery: trio.Nursery, first: float) -> Callable[[], int]:
-    nursery.start_soon(parked)
-    return lambda: 0
+class ParkedTasks(Spawner):
+    """The memory anchor: one parked task per job."""
+
+    def spawn(self, nursery: trio.Nursery, first: float) -> None:
+        nursery.start_soon(parked)
 
 
-SPAWNERS: dict[str, Spawner] = {
-    "nekohooks run_schedule": spawn_schedule,
-    "bare deadline loop": spawn_bare,
-    "parked trio task": spawn_parked,
+SPAWNERS: dict[str, type[Spawner]] = {
+    "nekohooks Scheduler": OnScheduler,
+    "bare deadline loop": BareLoops,
+    "parked trio task": ParkedTasks,
 }
 
 
@@ -168,7 +205,7 @@ async def jobs_child(variant: str) -> dict[str, float]:
     start, and what they built is then frozen (``gc.freeze()``): the CPU window measures the
     steady state, not the one-off full collections that follow creating 100,000 tasks.
     """
-    spawn = SPAWNERS[variant]
+    spawner = SPAWNERS[variant]()
     rng = random.Random(2)
     gc.collect()
     gc.disable()
@@ -176,7 +213,8 @@ async def jobs_child(variant: str) -> dict[str, float]:
     start = time.perf_counter()
     base = trio.current_time() + PERIOD
     async with trio.open_nursery() as nursery:
-        counters = [spawn(nursery, base + rng.uniform(0, PERIOD)) for _ in range(JOBS)]
+        for _ in range(JOBS):
+            spawner.spawn(nursery, base + rng.uniform(0, PERIOD))
         with trio.move_on_after(PERIOD * 0.9):
             await trio.testing.wait_all_tasks_blocked()
         parked = time.perf_counter() - start
@@ -186,11 +224,11 @@ async def jobs_child(variant: str) -> dict[str, float]:
         result = {"memory": memory, "spawn": parked}
         if variant != "parked trio task":
             await trio.sleep_until(base + 0.5)
-            fired = sum(c() for c in counters)
+            fired = spawner.runs()
             cpu, t0 = time.process_time(), time.perf_counter()
             await trio.sleep(CPU_WINDOW)
             cpu, elapsed = time.process_time() - cpu, time.perf_counter() - t0
-            fired = sum(c() for c in counters) - fired
+            fired = spawner.runs() - fired
             result |= {"per_tick": cpu / max(fired, 1), "fired": fired, "load": cpu / elapsed}
         start = time.perf_counter()
         nursery.cancel_scope.cancel()
@@ -198,7 +236,7 @@ async def jobs_child(variant: str) -> dict[str, float]:
     return result
 
 
-def bench_jobs() -> None:
+def bench_jobs() -> dict[str, dict[str, float]]:
     runs = {
         variant: run_json(CHILD_JOBS, child_env(Path(__file__).parent), variant)
         for variant in SPAWNERS
@@ -224,6 +262,7 @@ def bench_jobs() -> None:
         f"  (CPU/tick and CPU load over {CPU_WINDOW:g} s of real time; start = until every job is"
         " parked; cancel = cancelling them all)"
     )
+    return runs
 
 
 CHILD_JOBS = """
@@ -318,7 +357,7 @@ def sigterm_to_exit(cmd: Sequence[str], env: dict[str, str], ready: str, expect:
     return elapsed
 
 
-def bench_sigterm() -> None:
+def bench_sigterm() -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="neko-bench-sigterm-") as tmp:
         site = Path(tmp) / "site"
         site.mkdir()
@@ -367,13 +406,14 @@ def bench_sigterm() -> None:
     )
     for name, value in med.items():
         print(f"  {name:<30}{ms(value)}   {value / anchor:5.2f}x naive asyncio")
+    return med
 
 
 def main() -> None:
+    args = cli_args(__doc__)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    bench_startup()
-    bench_jobs()
-    bench_sigterm()
+    figures = {"startup": bench_startup(), "jobs": bench_jobs(), "sigterm": bench_sigterm()}
+    save_figures(args.json, "scale", figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections import defaultdict
 
-from _common import NEKO, PYTHON, child_env, median, ms, wall
+from _common import NEKO, PYTHON, child_env, cli_args, median, ms, save_figures, wall
 
 REPEATS = 15
 IMPORTTIME_REPEATS = 7
@@ -62,11 +62,17 @@ def importtime() -> tuple[float, list[tuple[float, str]]]:
 
 
 def main() -> None:
+    args = cli_args(__doc__)
     with tempfile.TemporaryDirectory(prefix="neko-bench-startup-") as home:
         env = child_env(NEKO_HOME=home)
         commands = {
             "python -c pass": [PYTHON, "-c", "pass"],
             "python -c 'import nekohooks'": [PYTHON, "-c", "import nekohooks"],
+            "a plugin's import (author API)": [
+                PYTHON,
+                "-c",
+                "from nekohooks import NekoPluginBase, neko_plugin, periodic, plugin_entry",
+            ],
             "neko --version": [NEKO, "--version"],
             "neko list": [NEKO, "list"],
         }
@@ -78,9 +84,9 @@ def main() -> None:
     med = {name: median(t) for name, t in times.items()}
     base = med["python -c pass"]
     print(f"python {sys.version.split()[0]}; median of {REPEATS} fresh processes each")
-    print(f"  {'command':<30}{'wall':>12}{'minus pass':>13}   ratio to pass")
+    print(f"  {'command':<34}{'wall':>12}{'minus pass':>13}   ratio to pass")
     for name, value in med.items():
-        print(f"  {name:<30}{ms(value)}{ms(value - base)}   {value / base:6.2f}x")
+        print(f"  {name:<34}{ms(value)}{ms(value - base)}   {value / base:6.2f}x")
     total, top = importtime()
     print(
         f"\npython -X importtime: nekohooks {ms(total)} cumulative (median of {IMPORTTIME_REPEATS})"
@@ -88,6 +94,9 @@ def main() -> None:
     print("  largest third-party imports made by nekohooks' own modules (cumulative):")
     for seconds, name in top:
         print(f"    {name:<52}{ms(seconds)}")
+    figures = {name: value for name, value in med.items()}
+    figures["importtime nekohooks"] = total
+    save_figures(args.json, "startup", figures)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,11 @@ import time
 from collections.abc import Callable
 
 import trio
-from _common import median, percentile
+from _common import cli_args, median, percentile, save_figures
 
 from nekohooks import HostConfig, NekoPluginBase, neko_plugin, open_host, periodic
-from nekohooks._schedule import Every, JobState, run_schedule
+from nekohooks._schedule import Every, JobState
+from nekohooks._scheduler import run_schedule
 
 INTERVAL = 0.010
 WORK = 0.002
@@ -149,6 +150,7 @@ RUNNERS: dict[str, Callable[[], Ticks]] = {
 
 
 def main() -> None:
+    args = cli_args(__doc__)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in RUNNERS}
     for _ in range(REPEATS):
         for name, run in RUNNERS.items():
@@ -174,6 +176,7 @@ def main() -> None:
             f"Target: {name} total drift {drift * 1e3:.2f} ms (worst run {worst * 1e3:.2f} ms)"
             f" < 2 ms: {verdict}"
         )
+    save_figures(args.json, "timers", med)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import trio
 
 from ._errors import ConfigError
 from ._net import download, make_http_client, safe_path
-from ._schedule import Every, JobState, run_schedule
+from ._schedule import Every, JobState
+from ._scheduler import run_schedule
 from ._store import PluginStore
 
 if TYPE_CHECKING:
@@ -151,21 +152,42 @@ class PluginContext:
         http_factory: Callable[[str], httpx.AsyncClient] = make_http_client,
     ) -> None:
         self.name = name
-        self.home = home
-        self.config_path = home / "plugin.toml"
-        self.data_dir = home / "data"
         self.logger = logging.getLogger(f"neko.plugin.{name}")
         self.tasks = PluginTasks(name, self.logger)
+        self._home = home
+        self._made = False
         self._deliver = deliver
         self._http_factory = http_factory
         self._http: httpx.AsyncClient | None = None
         self._store: PluginStore | None = None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(home, ".plugin.toml.*")
-        _remove_leftovers(self.data_dir / "downloads", ".download-*")
-        if not self.config_path.exists() and defaults_package:
-            _install_defaults(defaults_package, self.config_path)
-        self.config: dict[str, Any] = _read_config(name, self.config_path)
+        config_path = home / "plugin.toml"
+        if home.is_dir():  # only a home that exists can hold what a killed process left
+            _remove_leftovers(home, ".plugin.toml.*")
+            _remove_leftovers(home / "data" / "downloads", ".download-*")
+        if defaults_package and not config_path.exists():
+            _install_defaults(defaults_package, config_path)
+        self.config: dict[str, Any] = _read_config(name, config_path)
+
+    # The folders are made on first use, not for every start: a thousand plugins that never
+    # touch their home would otherwise cost three mkdirs each on every fresh start.
+
+    @property
+    def home(self) -> Path:
+        """The plugin's own folder (made, with ``data/``, when first asked for)."""
+        if not self._made:
+            (self._home / "data").mkdir(parents=True, exist_ok=True)
+            self._made = True
+        return self._home
+
+    @property
+    def config_path(self) -> Path:
+        """``home / "plugin.toml"``."""
+        return self.home / "plugin.toml"
+
+    @property
+    def data_dir(self) -> Path:
+        """``home / "data"``."""
+        return self.home / "data"
 
     @property
     def http(self) -> httpx.AsyncClient:

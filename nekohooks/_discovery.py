@@ -14,23 +14,27 @@ next plugin is tried; pluggy's ``load_setuptools_entrypoints`` would stop at the
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import importlib_metadata
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ._config import PluginFilter
 from ._errors import PLUGIN_FAULTS, Phase, PluginLoadError
 from ._model import LoadFailure
-from ._registry import Registry
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+
+    from ._registry import Registry  # only passed in: listing never loads pluggy or the API
 
 __all__ = ["ENTRY_POINT_GROUP", "Candidate", "load_plugins", "scan"]
 
@@ -57,17 +61,29 @@ class Candidate:
     def supports(self, version: str) -> str | None:
         """Check the distribution's requirement on nekohooks; return the problem or ``None``."""
         for line in self.requires:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement:
-                continue
-            if canonicalize_name(req.name) != "nekohooks":
-                continue
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            if not req.specifier.contains(Version(version), prereleases=True):
-                return f"requires nekohooks{req.specifier}, this is nekohooks {version}"
+            specifier = _nekohooks_specifier(line)
+            if specifier is not None and not specifier.contains(Version(version), prereleases=True):
+                return f"requires nekohooks{specifier}, this is nekohooks {version}"
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _nekohooks_specifier(line: str) -> SpecifierSet | None:
+    """The version range a ``Requires-Dist`` line puts on nekohooks (``None``: it puts none).
+
+    Cached: a thousand plugins repeat the same few lines (parsing one costs ~70 us).
+    """
+    from packaging.requirements import InvalidRequirement, Requirement  # ~15 ms: on first use
+
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None
+    if canonicalize_name(req.name) != "nekohooks":
+        return None
+    if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        return None
+    return req.specifier
 
 
 def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
@@ -75,9 +91,14 @@ def scan(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
 
     A distribution whose metadata cannot be read is logged and skipped; the others are found.
     """
+    return candidates(_entry_points(group))
+
+
+def candidates(entry_points: Iterable[importlib_metadata.EntryPoint]) -> list[Candidate]:
+    """The candidates for ``entry_points``, sorted by (name, distribution)."""
     found = []
     headers: dict[int, tuple[str | None, str | None, tuple[str, ...]]] = {}
-    for ep in _entry_points(group):
+    for ep in entry_points:
         dist = ep.dist
         requires: tuple[str, ...]
         if dist is None:

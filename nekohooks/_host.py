@@ -29,7 +29,7 @@ import trio
 from ._address import Address, parse_address
 from ._config import HostConfig
 from ._delivery import MessageSink, deliver_message, log_message
-from ._discovery import folder_candidates, load_plugins, scan
+from ._discovery import folder_candidates, load_plugins
 from ._errors import EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
@@ -44,6 +44,7 @@ from ._model import (
 from ._registry import LoadedPlugin, Registry
 from ._runner import PluginRunner
 from ._runtime import Runner, RunnerEnv
+from ._scan_cache import cache_dir, cached_scan
 from ._table import EntryRow, PluginTable
 from ._version import __version__
 from ._watchdog import LoopWatchdog, code_owners
@@ -441,7 +442,7 @@ async def open_host(
         registry.failures.extend(broken)
         load_plugins(
             registry,
-            scan() + in_folders,
+            cached_scan(directory=cache_dir(config.home)) + in_folders,
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,

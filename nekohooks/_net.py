@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import tenacity
 import trio
 
 from ._errors import DownloadError, DownloadTooLarge, UnsafePath
 
-if TYPE_CHECKING:  # httpx is imported when first used: `neko --version` does not pay for it
-    import httpx
+if TYPE_CHECKING:  # httpx and tenacity are imported when first used: `neko --version` does not
+    import httpx  # pay for them
+    from tenacity import RetryCallState
 
 __all__ = [
     "download",
@@ -76,8 +76,9 @@ def retry(
     Built on tenacity; async waits sleep on trio's clock (so ``MockClock`` drives them). After the
     last attempt the real exception is re-raised.
     """
+    import tenacity  # here, not at import: most processes never retry
 
-    def log_retry(state: tenacity.RetryCallState) -> None:
+    def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning(

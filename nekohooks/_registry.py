@@ -214,7 +214,8 @@ class Registry:
         build: Callable[..., Any],
         is_method: bool,
     ) -> list[Any]:
-        if self.pm.parse_hookimpl_opts(target, hook) is None:
+        # a class plugin's wrapper implements both hooks; a module may implement either
+        if not is_method and self.pm.parse_hookimpl_opts(target, hook) is None:
             return []
         produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
         return [build(func, is_method=is_method) for func in produced or ()]

@@ -36,7 +36,8 @@ from ._events import EventKind
 from ._model import EntryKind, EntrySpec, JobSpec, PluginState, PluginStatus, RunsOn
 from ._registry import LoadedPlugin
 from ._runtime import RunnerEnv
-from ._schedule import JobState, run_schedule
+from ._schedule import JobState
+from ._scheduler import Scheduler
 from ._threads import in_real_time, in_thread
 
 __all__ = ["PluginRunner"]
@@ -335,16 +336,26 @@ class PluginRunner:
         }
 
     def _start_jobs(self, nursery: trio.Nursery, ctx: PluginContext) -> None:
+        """One scheduler task for all the declared jobs: a heap, not a task per job."""
         self.job_states = {}
-        for job in self.loaded.info.jobs:
-            state = JobState()
-            self.job_states[job.id] = state
-            nursery.start_soon(self._run_job, job, state, name=f"{self.name}:job:{job.id}")
+        if self.loaded.info.jobs:
+            scheduler = Scheduler(wall_clock=self.env.wall_clock, rng=self._rng)
+            for job in self.loaded.info.jobs:
+                state = self.job_states[job.id] = JobState()
+                scheduler.add(
+                    job.schedule,
+                    self._job_run(job),
+                    state=state,
+                    timeout=job.timeout,
+                    on_error=functools.partial(self._job_failed, job.id),
+                    name=f"{self.name}:job:{job.id}",
+                )
+            nursery.start_soon(scheduler.run, name=f"{self.name}:jobs")
         # tasks.every() jobs are listed with the declared jobs
         for name, state in ctx.tasks.job_states.items():
             self.job_states.setdefault(name, state)
 
-    async def _run_job(self, job: JobSpec, state: JobState) -> None:
+    def _job_run(self, job: JobSpec) -> Callable[[], Awaitable[object]]:
         func = self._bind(job.func, job.is_method, job.wants_ctx)
         emit = self.env.emit
 
@@ -353,21 +364,13 @@ class PluginRunner:
             emit(EventKind.JOB, self.name, job=job.id, outcome="ok", error=None)
             return result
 
-        def on_error(exc: BaseException) -> None:
-            text = f"{type(exc).__name__}: {exc}"
-            outcome = "timeout" if isinstance(exc, TimeoutError) else "failed"
-            emit(EventKind.JOB, self.name, job=job.id, outcome=outcome, error=text)
-            self.record_fault(Phase.PERIODIC, text, job=job.id)
+        return run_once
 
-        await run_schedule(
-            job.schedule,
-            run_once,
-            state=state,
-            timeout=job.timeout,
-            wall_clock=self.env.wall_clock,
-            on_error=on_error,
-            rng=self._rng,
-        )
+    def _job_failed(self, job_id: str, exc: BaseException) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        outcome = "timeout" if isinstance(exc, TimeoutError) else "failed"
+        self.env.emit(EventKind.JOB, self.name, job=job_id, outcome=outcome, error=text)
+        self.record_fault(Phase.PERIODIC, text, job=job_id)
 
     # ---- calls --------------------------------------------------------------------------------
 

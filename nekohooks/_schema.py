@@ -11,6 +11,7 @@ exists to swallow host extras, and silently dropping a user's typo is a known pe
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -73,7 +74,9 @@ def schema_from_signature(func: Callable[..., Any], *, is_method: bool) -> JSONS
     JSON value (``{}``), unlike peers that fail at call time on a missing annotation.
     """
     signature = inspect.signature(func)
-    hints = typing.get_type_hints(func, include_extras=True)
+    # get_type_hints is the costly part, and it finds nothing where nothing is annotated
+    no_hints = getattr(func, "__annotations__", None) == {}
+    hints = {} if no_hints else typing.get_type_hints(func, include_extras=True)
     properties: dict[str, JSONSchema] = {}
     required: list[str] = []
     params = list(signature.parameters.values())
@@ -97,7 +100,15 @@ def schema_from_signature(func: Callable[..., Any], *, is_method: bool) -> JSONS
     }
     if required:
         schema["required"] = required
+    # Valid by construction if it is JSON: no meta-schema check (nor jsonschema import). If it
+    # is not (a Literal of non-JSON values), schema_problem says so at registration.
+    with contextlib.suppress(TypeError, ValueError):
+        _VALID_SCHEMAS.add(json.dumps(schema, sort_keys=True))
     return schema
+
+
+_VALID_SCHEMAS: set[str] = set()
+"""Schemas known to be valid (as sorted JSON): meta-checked, or derived by this module."""
 
 
 def _json_safe(value: object) -> bool:
@@ -108,23 +119,21 @@ def _json_safe(value: object) -> bool:
     return False
 
 
-_VALID_SCHEMAS: set[str] = set()
-
-
 def schema_problem(schema: Mapping[str, Any]) -> str | None:
     """Why ``schema`` is not a valid JSON Schema (2020-12), or ``None`` if it is.
 
     Each distinct schema is checked once per process: a thousand plugins with the same
-    entry signature pay for one meta-schema check.
+    entry signature pay for one meta-schema check, and schemas derived from signatures (valid
+    by construction) for none.
     """
-    import jsonschema
-
     try:
         key = json.dumps(schema, sort_keys=True)
     except (TypeError, ValueError) as exc:
         return f"not JSON: {exc}"
     if key in _VALID_SCHEMAS:
         return None
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(dict(schema))
     except jsonschema.SchemaError as exc:
@@ -136,14 +145,21 @@ def schema_problem(schema: Mapping[str, Any]) -> str | None:
 class ArgumentValidator:
     """Checks call arguments against one entry's schema before any plugin code runs."""
 
-    __slots__ = ("_entry", "_plugin", "_properties", "_required", "_strict", "_validator")
+    __slots__ = (
+        "_entry",
+        "_plugin",
+        "_properties",
+        "_required",
+        "_schema",
+        "_strict",
+        "_validator",
+    )
 
     def __init__(self, plugin: str, entry: str, schema: JSONSchema) -> None:
-        import jsonschema  # here, not at import: `neko --version` never validates
-
         self._plugin = plugin
         self._entry = entry
-        self._validator = jsonschema.Draft202012Validator(schema)
+        self._schema = schema
+        self._validator: Any = None  # built on the first call: starting a host never validates
         self._properties: Mapping[str, object] = schema.get("properties", {})
         self._required: tuple[str, ...] = tuple(schema.get("required", ()))
         self._strict = schema.get("additionalProperties", True) is False
@@ -158,8 +174,11 @@ class ArgumentValidator:
                 if name not in self._properties:
                     known = ", ".join(sorted(self._properties)) or "none"
                     self._fail(f"unknown argument {name!r} (accepted: {known})", name)
+        import jsonschema  # here, not at import: most commands never validate
         from jsonschema.exceptions import best_match
 
+        if self._validator is None:
+            self._validator = jsonschema.Draft202012Validator(self._schema)
         try:
             error = best_match(self._validator.iter_errors(dict(arguments)))
         except (RecursionError, ValueError, TypeError, ArithmeticError) as exc:

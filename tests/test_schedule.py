@@ -1,4 +1,4 @@
-"""The periodic-job scheduler on its own, on trio's MockClock: no real sleeps.
+"""The periodic-job schedules and their scheduler on their own, on trio's MockClock: no real sleeps.
 
 Interval jobs are driven by the autojumping clock; cron jobs by a wall clock tied to it
 (``epoch + trio time``), which a test can also move on its own, as a suspend or an NTP fix would.
@@ -20,7 +20,6 @@ import trio
 import trio.testing
 
 from nekohooks._schedule import (
-    _WALL_CLOCK_POLL,
     Cron,
     Every,
     JobState,
@@ -28,8 +27,8 @@ from nekohooks._schedule import (
     daily,
     describe,
     next_fire,
-    run_schedule,
 )
+from nekohooks._scheduler import _WALL_CLOCK_POLL, Scheduler, run_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = ZoneInfo("UTC")
@@ -226,6 +225,100 @@ async def test_cancelling_cancels_the_run_in_flight_and_leaves_no_task(
     assert seen == ["started", "cancelled"]
     assert not state.running and state.completed == state.failures == state.timeouts == 0
     assert count_tasks(root) == before
+
+
+# ---- many jobs on one scheduler ---------------------------------------------------------------
+
+
+async def test_one_scheduler_keeps_each_jobs_grid_with_one_task(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    t0 = trio.current_time()
+    wall = wall_clock_from(datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
+    starts: dict[str, list[float]] = {"fast": [], "slow": [], "offset": [], "cron": []}
+    states = {name: JobState() for name in starts}
+
+    def job(name: str, seconds: float = 0) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            starts[name].append(trio.current_time() - t0)
+            await trio.sleep(seconds)
+
+        return run
+
+    scheduler = Scheduler(wall_clock=wall)
+    scheduler.add(Every(10), job("fast"), state=states["fast"])
+    scheduler.add(Every(30), job("slow", 45), state=states["slow"])  # overruns: skips ticks
+    scheduler.add(Every(25, first_in=5), job("offset"), state=states["offset"])
+    scheduler.add(Cron("*/1 * * * *", tz="UTC"), job("cron"), state=states["cron"])
+    before = count_tasks(root)
+    with trio.move_on_after(120.5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(scheduler.run)
+            await trio.sleep(1)
+            assert count_tasks(root) == before + 1  # four waiting jobs: one task, no run yet
+            await trio.sleep_forever()
+    assert starts["fast"] == [10.0 * k for k in range(1, 13)]
+    assert starts["slow"] == [30, 90]  # 60 and 120 find the previous run still going
+    assert (states["slow"].skipped, states["slow"].completed) == (2, 1)
+    assert starts["offset"] == [5, 30, 55, 80, 105]
+    assert starts["cron"] == [60, 120]
+    assert all(s.max_lateness == 0 and s.coalesced == 0 for s in states.values())
+    assert count_tasks(root) == before
+
+
+async def test_a_job_added_while_the_scheduler_sleeps_wakes_it_in_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    t0 = trio.current_time()
+    starts: list[tuple[str, float]] = []
+
+    def job(name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            starts.append((name, trio.current_time() - t0))
+
+        return run
+
+    scheduler = Scheduler()
+    scheduler.add(Every(1000), job("rare"), state=JobState())
+    with trio.move_on_after(1000.5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(scheduler.run)
+            await trio.sleep(5)  # the scheduler sleeps until 1000
+            scheduler.add(Every(300, first_in=2), job("added"), state=JobState())
+            await trio.sleep_forever()
+    assert starts == [("added", 7), ("added", 307), ("added", 607), ("added", 907), ("rare", 1000)]
+
+
+async def test_a_failing_or_hanging_job_leaves_its_neighbours_on_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    t0 = trio.current_time()
+    healthy: list[float] = []
+    errors: list[BaseException] = []
+
+    async def ok() -> None:
+        healthy.append(trio.current_time() - t0)
+
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    async def hang() -> None:
+        await trio.sleep_forever()
+
+    scheduler = Scheduler()
+    states = [JobState() for _ in range(3)]
+    scheduler.add(Every(10), boom, state=states[0], on_error=errors.append)
+    scheduler.add(Every(10), hang, state=states[1], timeout=15, on_error=errors.append)
+    scheduler.add(Every(10), ok, state=states[2])
+    with trio.move_on_after(60.5):
+        await scheduler.run()
+    assert healthy == [10, 20, 30, 40, 50, 60]
+    assert (states[0].runs, states[0].failures) == (6, 6)
+    # hang: runs at 10 (timed out at 25), 30 (at 45), 50; ticks at 20, 40 and 60 are skipped
+    assert (states[1].runs, states[1].timeouts, states[1].skipped) == (3, 2, 3)
+    assert [type(e) for e in errors].count(TimeoutError) == 2
 
 
 # ---- jitter --------------------------------------------------------------------------------

@@ -14,18 +14,15 @@ plugin name for ``new``).
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from typing import Any
 
 import click
 
-from .._discovery import scan
+from .._scan_cache import cached_scan
 from .._version import __version__
-from ._adopt import adopt
-from ._new import new
-from ._plugins import call, check, info, list_plugins, schema
-from ._run import run
-from ._signals import exit_despite_leaked_threads
 
 __all__ = ["main"]
 
@@ -35,7 +32,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     if not value or ctx.resilient_parsing:
         return
     click.echo(f"nekohooks {__version__} (Python {sys.version.split()[0]})")
-    candidates = scan()
+    candidates = cached_scan()
     if not candidates:
         click.echo("plugins: none installed (entry-point group neko.plugins)")
         ctx.exit()
@@ -49,15 +46,41 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
+COMMANDS = {
+    "list": "._plugins:list_plugins",
+    "info": "._plugins:info",
+    "call": "._plugins:call",
+    "schema": "._plugins:schema",
+    "check": "._plugins:check",
+    "run": "._run:run",
+    "new": "._new:new",
+    "adopt": "._adopt:adopt",
+}
+"""Each command's module and name, imported only when that command runs (or ``--help`` lists
+them): ``neko --version`` does not import the host, trio or rich. Add a command here."""
+
+
 class _NekoGroup(click.Group):
-    """The ``neko`` group; a finished command exits even if a plugin leaked a thread."""
+    """The ``neko`` group: commands load on first use; a finished command exits even if a
+    plugin leaked a thread."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, name = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module, __name__), name), cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().main(*args, **kwargs)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-            if kwargs.get("standalone_mode", True):
+            if kwargs.get("standalone_mode", True) and threading.active_count() > 1:
+                from ._signals import exit_despite_leaked_threads
+
                 exit_despite_leaked_threads(code)
             raise
 
@@ -78,7 +101,3 @@ def main(verbose: int) -> None:
     Plugins are distributions registered in the `neko.plugins` entry-point group. NEKO_HOME,
     NEKO_CONFIG, NEKO_LOAD_PLUGINS and NEKO_DISABLE_PLUGINS apply to every command.
     """
-
-
-for _command in (list_plugins, info, call, schema, check, run, new, adopt):
-    main.add_command(_command)

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 import click
 
 from .._config import load_config
-from .._discovery import folder_candidates, scan
+from .._discovery import folder_candidates
 from .._errors import NekoError
+from .._scan_cache import cached_scan
 
 __all__ = [
     "LOG_FORMAT",
@@ -59,7 +60,7 @@ def installed_names() -> list[str]:
         folders = load_config().plugin_folders
     except NekoError:
         folders = ()
-    return [cand.name for cand in scan() + folder_candidates(folders)[0]]
+    return [cand.name for cand in cached_scan() + folder_candidates(folders)[0]]
 
 
 def split_only(values: Iterable[str]) -> list[str]:
