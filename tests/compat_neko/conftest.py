@@ -1,7 +1,4 @@
-"""Shared by the N.E.K.O compatibility tests: the plugin folders and a loopback quote feed.
-
-(Not a conftest.py: a second module named ``conftest`` would shadow ``tests/conftest.py``.)
-"""
+"""Fixtures for the N.E.K.O compatibility tests: the plugin folders and a loopback quote feed."""
 
 from __future__ import annotations
 
@@ -32,8 +29,8 @@ class _Feed(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture(scope="session", name="feed_url")
-def feed_url_fixture() -> Iterator[str]:
+@pytest.fixture(scope="session")
+def feed_url() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 whose /quote answers ``{"text": ...}``."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
