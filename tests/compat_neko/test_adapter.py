@@ -51,6 +51,7 @@ async def test_memo_box_results_errors_store_and_messages(tmp_path: Path) -> Non
             "the box holds 3 notes",
         )
         assert "[BOX_FULL] the box holds 3 notes" in str(full.value)
+        assert full.value.code == "BOX_FULL"  # the host's error keeps the plugin's code
         with pytest.raises(EntryFailed) as missing:
             await neko.call("memo_box.forget", id="note:9999")
         assert err_of(missing.value).code == "NOT_FOUND"
