@@ -16,6 +16,7 @@ optional ``neko.toml`` and the environment:
     [plugins]
     allow = ["weather", "reminder"]    # optional
     deny = ["noisy"]
+    folders = ["../my_neko_plugin"]    # plugin folders used in place (relative to this file)
 
     [limits]
     startup_timeout = 30
@@ -137,6 +138,8 @@ class HostConfig:
     plugin_filter: PluginFilter = attrs.field(factory=PluginFilter)
     limits: Limits = attrs.field(factory=Limits)
     restart: RestartPolicy = attrs.field(factory=RestartPolicy)
+    plugin_folders: tuple[Path, ...] = ()
+    """Plugin folders loaded where they are (``[plugins] folders``), e.g. N.E.K.O plugins."""
     source: Path | None = attrs.field(default=None, eq=False)
     """The ``neko.toml`` this was read from, if one was."""
     warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
@@ -238,7 +241,7 @@ def load_config(
             raise ConfigError(f"cannot read host config: {exc}", path=path) from exc
         source = path
     reader = _Reader(data, path)
-    plugins = reader.section("plugins", ("allow", "deny"))
+    plugins = reader.section("plugins", ("allow", "deny", "folders"))
     allow = reader.names(plugins, "allow")
     deny = reader.names(plugins, "deny") or []
     allowed = set(allow) if allow is not None else None
@@ -246,8 +249,12 @@ def load_config(
         from_env = _split(env["NEKO_LOAD_PLUGINS"])
         allowed = from_env if allowed is None else allowed & from_env
     denied = set(deny) | _split(env.get("NEKO_DISABLE_PLUGINS", ""))
+    folders = plugins.get("folders", [])
+    if not (isinstance(folders, list) and all(isinstance(f, str) for f in folders)):
+        raise ConfigError("[plugins] folders must be a list of paths", path=path)
     config = HostConfig(
         home=home,
+        plugin_folders=tuple(path.parent / Path(f).expanduser() for f in folders),
         plugin_filter=PluginFilter(
             frozenset(allowed) if allowed is not None else None, frozenset(denied)
         ),

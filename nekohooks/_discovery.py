@@ -19,7 +19,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import importlib_metadata
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["ENTRY_POINT_GROUP", "Candidate", "load_plugins", "scan"]
 
 ENTRY_POINT_GROUP = "neko.plugins"
+#: Where plugin-folder kinds register (``describe(folder) -> (name, version)``, ``load(folder)``).
+FOLDER_KINDS_GROUP = "neko.folder_kinds"
 _EVERY_PLUGIN = PluginFilter()
 
 log = logging.getLogger("nekohooks.discovery")
@@ -255,3 +258,48 @@ class _ImportWorker(threading.Thread):
                 self.abandoned.set()
                 return seen
         return None
+
+
+class _FolderEntryPoint(importlib_metadata.EntryPoint):
+    """Stands for a plugin folder: ``load()`` imports it through the kind that described it."""
+
+    def __init__(self, name: str, folder: Path, kind: Any) -> None:
+        super().__init__(name=name, value=str(folder), group=ENTRY_POINT_GROUP)
+        vars(self).update(folder=folder, kind=kind)
+
+    def load(self) -> Any:
+        return vars(self)["kind"].load(vars(self)["folder"])
+
+
+def folder_candidates(folders: Iterable[Path]) -> tuple[list[Candidate], list[LoadFailure]]:
+    """A :class:`Candidate` per plugin folder (``[plugins] folders``), described by the folder
+    kinds registered under ``neko.folder_kinds``; a folder no kind can use is a failure that
+    names it. Nothing is imported from the folders here.
+    """
+    folders = list(folders)
+    if not folders:
+        return [], []
+    kinds = []
+    for ep in _entry_points(FOLDER_KINDS_GROUP):
+        try:
+            kinds.append(ep.load())
+        except Exception as exc:  # a broken kind must not stop discovery
+            log.error("folder kind %r cannot be loaded: %s", ep.name, exc)
+    found: list[Candidate] = []
+    failures: list[LoadFailure] = []
+    for folder in folders:
+        problem = f"{folder}: no plugin folder kind is installed"
+        for kind in kinds:
+            try:
+                name, version = kind.describe(folder)
+            except Exception as exc:  # this kind cannot use the folder: say why
+                problem = str(exc)
+                continue
+            entry = _FolderEntryPoint(name, folder, kind)
+            found.append(Candidate(name, str(folder), f"folder {folder}", version, entry))
+            break
+        else:
+            failures.append(
+                LoadFailure(folder.name, str(folder), None, None, Phase.IMPORT, problem)
+            )
+    return found, failures

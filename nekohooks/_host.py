@@ -29,8 +29,8 @@ import trio
 from ._address import Address, parse_address
 from ._config import HostConfig
 from ._delivery import MessageSink, deliver_message, log_message
-from ._discovery import load_plugins
-from ._errors import EntryNotFound, PluginUnavailable
+from ._discovery import folder_candidates, load_plugins
+from ._errors import EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
 from ._model import (
     EntryCall,
@@ -157,12 +157,8 @@ class Host:
         row = self._table.row(target)
         if row is None:
             raise self._not_found(target)
-        runner = row.runner
-        if runner.state is not PluginState.RUNNING:
-            status = runner.status()
-            raise PluginUnavailable(
-                runner.name, f"is {runner.state.value}: {status.last_error or 'not running'}"
-            )
+        if row.runner.state is not PluginState.RUNNING:
+            raise _unavailable(row.runner.status())
         if row.check is not None:
             row.check(arguments)
         return row
@@ -209,23 +205,31 @@ class Host:
         """Every entry as ``("plugin.entry", spec)``, in load order."""
         return [(str(address), spec) for address, spec in self._table.entries()]
 
-    def address(self, target: str) -> Address:
-        """Read ``target`` as an entry address of this host (either form).
+    def entry(self, target: str) -> tuple[Address, EntrySpec]:
+        """The entry at ``target`` (either address form), whatever its plugin's state.
 
         Raises:
-            EntryNotFound: ``target`` names no plugin or no entry of this host.
+            EntryNotFound: no such plugin or entry.
+            PluginUnavailable: the plugin failed to load or is disabled (it has no entries).
         """
         row = self._table.row(target)
         if row is None:
             raise self._not_found(target)
-        return Address(row.runner.name, row.spec.id)
+        return Address(row.runner.name, row.spec.id), row.spec
 
-    def _not_found(self, target: str) -> EntryNotFound:
+    def _not_found(self, target: str) -> PluginError:
         address = parse_address(target, plugins=self._table.runners)
         plugin, entry = (address.plugin, address.entry) if address else (target, "")
         if plugin not in self._table:
+            if plugin in self.registry.disabled or any(
+                f.name == plugin for f in self.registry.failures
+            ):
+                return _unavailable(self.status(plugin))
             known = ", ".join(self._table.runners) or "none"
             return EntryNotFound(plugin, f"no such plugin (loaded: {known})")
+        status = self._table.runners[plugin].status()
+        if status.state is not PluginState.RUNNING:  # why it cannot answer comes first
+            return _unavailable(status)
         ids = ", ".join(self._table.entry_ids(plugin)) or "none"
         return EntryNotFound(plugin, f"no entry {entry!r} (entries: {ids})")
 
@@ -380,6 +384,15 @@ class Host:
         nursery.cancel_scope.cancel()
 
 
+def _unavailable(status: PluginStatus) -> PluginUnavailable:
+    """Why a plugin cannot be called: its state, and the phase and error that put it there."""
+    at = f" at {status.phase}" if status.phase else ""
+    why = f": {status.last_error}" if status.last_error else ""
+    if status.state is PluginState.DISABLED:
+        why = ": not permitted by the allow/deny lists"
+    return PluginUnavailable(status.name, f"is {status.state.value}{at}{why}", phase=status.phase)
+
+
 @contextlib.contextmanager
 def _interrupts_unwrapped() -> Iterator[None]:
     """Let a ``KeyboardInterrupt`` from anywhere under the host's nursery (a real Ctrl-C, or
@@ -425,9 +438,11 @@ async def open_host(
     config = config or HostConfig()
     registry = Registry()
     if plugins is None:
+        in_folders, broken = folder_candidates(config.plugin_folders)
+        registry.failures.extend(broken)
         load_plugins(
             registry,
-            cached_scan(directory=cache_dir(config.home)),
+            cached_scan(directory=cache_dir(config.home)) + in_folders,
             plugin_filter=config.plugin_filter,
             version=__version__,
             import_timeout=config.limits.startup_timeout,

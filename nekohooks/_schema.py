@@ -20,6 +20,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Union
 
+from ._address import parse_address
 from ._errors import InvalidArguments
 
 if typing.TYPE_CHECKING:
@@ -194,6 +195,11 @@ class ArgumentValidator:
         raise InvalidArguments(self._plugin, self._entry, message, argument=argument)
 
 
+def _tool_name(target: str) -> str:
+    address = parse_address(target)
+    return address.tool_name if address is not None else target
+
+
 def tool_definitions(entries: Iterable[tuple[str, EntrySpec]]) -> list[dict[str, Any]]:
     """Entries as an OpenAI-style function list; ``plugin.entry`` becomes ``plugin__entry``.
 
@@ -203,7 +209,7 @@ def tool_definitions(entries: Iterable[tuple[str, EntrySpec]]) -> list[dict[str,
         {
             "type": "function",
             "function": {
-                "name": target.replace(".", "__", 1),
+                "name": _tool_name(target),
                 "description": spec.description or spec.name,
                 "parameters": dict(spec.input_schema),
             },

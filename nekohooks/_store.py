@@ -154,4 +154,6 @@ class PluginStore:
         self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
-            await trio.to_thread.run_sync(conn.close, limiter=self._limiter)
+            await in_real_time(
+                functools.partial(trio.to_thread.run_sync, conn.close, limiter=self._limiter)
+            )

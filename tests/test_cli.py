@@ -149,10 +149,10 @@ def test_list_strict_exits_1_naming_the_failed_plugins(venv: TempVenv, tmp_path:
 def test_call_on_a_plugin_that_failed_to_load(venv: TempVenv, tmp_path: Path) -> None:
     proc = neko(tmp_path, "call", "broken.anything", python=venv.python)
     assert proc.returncode == 1
-    assert "plugin 'broken' is failed-to-load at import: ModuleNotFoundError" in proc.stderr
+    assert "plugin 'broken': is failed-to-load at import: ModuleNotFoundError" in proc.stderr
     proc = neko(tmp_path, "call", "crashy.anything", python=venv.python)
     assert proc.returncode == 1
-    assert "plugin 'crashy' is restarting at startup: RuntimeError: no database" in proc.stderr
+    assert "plugin 'crashy': is restarting at startup: RuntimeError: no database" in proc.stderr
 
 
 def test_call_streams_generator_items(venv: TempVenv, tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ async def test_crash_loop_backs_off_then_gives_up_while_neighbours_serve(
         status = host.status("crashy")
         assert status.restarts == 3 and Crashy.starts == 4
         assert status.last_error == "RuntimeError: worker died" and status.phase == "task"
-        with pytest.raises(PluginUnavailable, match="is failed: RuntimeError: worker died"):
+        with pytest.raises(PluginUnavailable, match="is failed at task: RuntimeError: worker died"):
             await host.call("crashy.status")
         # backoff 1, 2, 4 s between runs of 1 s each: failed after about 1+1+1+2+1+4+1 = 11 s
         assert 10 <= trio.current_time() <= 12

@@ -1,7 +1,7 @@
 """The ``neko`` command: list, inspect, call, run and scaffold plugins.
 
 Nothing in nekohooks imports this package. Each group of commands is a module here
-(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``) registered on :func:`main`
+(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_adopt``) registered on :func:`main`
 below; what they print is in ``_render``, their shared options in ``_options``, ``key=value``
 parsing in ``_args``, and how the process ends (signals, leaked threads) in ``_signals``.
 
@@ -54,6 +54,7 @@ COMMANDS = {
     "check": "._plugins:check",
     "run": "._run:run",
     "new": "._new:new",
+    "adopt": "._adopt:adopt",
 }
 """Each command's module and name, imported only when that command runs (or ``--help`` lists
 them): ``neko --version`` does not import the host, trio or rich. Add a command here."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import click
+
+from .._address import parse_address
 
 __all__ = ["parse_args_json", "parse_pairs", "parse_value", "split_target"]
 
@@ -45,13 +48,11 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return texts
 
 
-def split_target(target: str) -> str:
+def split_target(target: str, plugins: Collection[str] = ()) -> str:
     """The plugin of ``PLUGIN.ENTRY`` or ``plugin__entry`` (usage error otherwise)."""
-    plugin, dot, entry = target.partition(".")
-    if not dot:
-        plugin, dot, entry = target.partition("__")
-    if not plugin or not entry:
+    address = parse_address(target, plugins=plugins)
+    if address is None:
         raise click.BadParameter(
             f"{target!r} is not PLUGIN.ENTRY (e.g. hello.greet)", param_hint="TARGET"
         )
-    return plugin
+    return address.plugin

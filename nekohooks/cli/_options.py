@@ -9,6 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
+from .._config import load_config
+from .._discovery import folder_candidates
+from .._errors import NekoError
 from .._scan_cache import cached_scan
 
 __all__ = [
@@ -52,8 +55,12 @@ def verbosity() -> int:
 
 
 def installed_names() -> list[str]:
-    """The entry-point names of the installed plugins (nothing is imported)."""
-    return [cand.name for cand in cached_scan()]
+    """The installed plugins' names and those in ``[plugins] folders`` (nothing is imported)."""
+    try:
+        folders = load_config().plugin_folders
+    except NekoError:
+        folders = ()
+    return [cand.name for cand in cached_scan() + folder_candidates(folders)[0]]
 
 
 def split_only(values: Iterable[str]) -> list[str]:
@@ -64,9 +71,9 @@ def split_only(values: Iterable[str]) -> list[str]:
     return names
 
 
-def not_installed(names: Iterable[str]) -> str | None:
+def not_installed(names: Iterable[str], installed: list[str] | None = None) -> str | None:
     """What is wrong if some of ``names`` are not installed plugins, else ``None``."""
-    installed = installed_names()
+    installed = installed_names() if installed is None else installed
     unknown = [n for n in names if n not in installed]
     if not unknown:
         return None
@@ -86,9 +93,9 @@ def check_only(names: list[str]) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def require_plugin(name: str) -> None:
+def require_plugin(name: str, installed: list[str] | None = None) -> None:
     """Exit 1 naming the installed plugins if ``name`` is not one of them."""
-    problem = not_installed([name])
+    problem = not_installed([name], installed)
     if problem is not None:
         raise click.ClickException(f"{problem}; see `neko list`")
 

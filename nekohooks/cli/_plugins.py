@@ -16,6 +16,7 @@ from ._args import parse_args_json, parse_pairs, parse_value, split_target
 from ._oneshot import host_config, run_host
 from ._options import (
     check_only,
+    installed_names,
     json_option,
     only_option,
     require_plugin,
@@ -98,22 +99,19 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     setup_logging(verbosity())
     arguments = parse_args_json(args_json)
     texts = parse_pairs(pairs)
-    plugin = split_target(target)
-    require_plugin(plugin)
+    installed = installed_names()  # one scan: it resolves the target and checks the plugin
+    plugin = split_target(target, installed)
+    require_plugin(plugin, installed)
 
     def show(item: Any, indent: int | None = 2) -> None:
         click.echo(item if isinstance(item, str) else dumps(item, indent=indent))
 
     async def invoke(host: Host) -> Any:
-        status = host.status(plugin)
-        if status.state is not PluginState.RUNNING:
-            why = f" at {status.phase}: {status.last_error}" if status.last_error else ""
-            raise click.ClickException(f"plugin {plugin!r} is {status.state.value}{why}")
-        spec = dict(host.entries()).get(target if "." in target else target.replace("__", ".", 1))
-        properties = spec.input_schema.get("properties", {}) if spec is not None else {}
+        _, spec = host.entry(target)  # the host says why, if it cannot be called
+        properties = spec.input_schema.get("properties", {})
         for key, text in texts.items():
             arguments[key] = parse_value(text, properties.get(key))
-        streamed = spec is not None and spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
+        streamed = spec.kind in (EntryKind.SYNC_GEN, EntryKind.ASYNC_GEN)
         if streamed and not as_json:
             async for item in host.stream(target, **arguments):
                 show(item, indent=None)  # one line per item

@@ -9,6 +9,7 @@ from collections.abc import Collection
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -87,23 +88,25 @@ def plugins_table(rows: list[dict[str, Any]]) -> Table:
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
         state = PluginState(row["status"])
-        table.add_row(
-            row["name"],
-            f"{row['distribution'] or '-'} {row['version'] or ''}".strip(),
+        table.add_row(  # Text: plugin-supplied strings are shown as written, not as markup
+            Text(row["name"]),
+            Text(f"{row['distribution'] or '-'} {row['version'] or ''}".strip()),
             Text(row["status"], style=_STATE_STYLE[state]),
-            ", ".join(row["entries"]),
-            ", ".join(f"{k}: {v}" for k, v in row["schedules"].items()),
-            row["error"] or "",
+            Text(", ".join(row["entries"])),
+            Text(", ".join(f"{k}: {v}" for k, v in row["schedules"].items())),
+            Text(row["error"] or ""),
         )
     return table
 
 
 def info_lines(row: dict[str, Any]) -> None:
     """Print ``neko info``'s text view of one plugin record."""
-    console.print(f"[bold]{row['name']}[/] {row['distribution'] or ''} {row['version'] or ''}")
-    console.print(f"status: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
+    name = escape(row["name"])
+    console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
+    error = f" ({row['error']})" if row["error"] else ""
+    console.print(f"status: {row['status']}{error}", markup=False)
     if row["description"]:
-        console.print(row["description"])
+        console.print(row["description"], markup=False)
     for entry in row["entries"]:
         params = entry["parameters"].get("properties", {})
         required = set(entry["parameters"].get("required", []))
@@ -112,12 +115,12 @@ def info_lines(row: dict[str, Any]) -> None:
             for name, spec in params.items()
         )
         console.print(
-            f"  {row['name']}.{entry['id']}({args}) [dim]{entry['description']}[/]",
+            f"  {name}.{escape(entry['id'])}({escape(args)}) [dim]{escape(entry['description'])}[/]",
             highlight=False,
             soft_wrap=True,
         )
     for job, schedule in row["schedules"].items():
-        console.print(f"  job {job}: {schedule}")
+        console.print(f"  job {job}: {schedule}", markup=False)
 
 
 def job_totals(status: PluginStatus) -> tuple[int, int, int]:

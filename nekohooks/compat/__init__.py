@@ -1,0 +1,1 @@
+"""Compatibility layers: foreign plugins turned into ordinary nekohooks plugins (public API only)."""
