@@ -27,7 +27,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--strict", "nekohooks")
 
 
-BENCHMARKS = ["dispatch", "discovery", "timers", "scale", "startup"]
+BENCHMARKS = ["dispatch", "discovery", "timers", "scale", "startup", "isolation", "control"]
 
 
 @nox.session

@@ -17,6 +17,13 @@ optional ``neko.toml`` and the environment:
     allow = ["weather", "reminder"]    # optional
     deny = ["noisy"]
     folders = ["../my_neko_plugin"]    # plugin folders used in place (relative to this file)
+    isolation = "process"              # default for all: "none" (in process) or "process"
+
+    [plugins.weather]                  # one plugin (overrides [plugins])
+    isolation = "process"
+    memory_limit = "256MiB"            # needs isolation = "process"
+    sandbox = true                     # bubblewrap; implies isolation = "process"
+    network = false                    # in the sandbox
 
     [limits]
     startup_timeout = 30
@@ -56,6 +63,7 @@ __all__ = [
     "HostConfig",
     "Limits",
     "PluginFilter",
+    "PluginOptions",
     "RestartPolicy",
     "default_home",
     "load_config",
@@ -123,6 +131,61 @@ class PluginFilter:
         return (self.allow or frozenset()) | self.deny
 
 
+@attrs.frozen
+class PluginOptions:
+    """Where one plugin runs: in the host's process, or its own (``[plugins.NAME]``)."""
+
+    isolation: str = attrs.field(
+        default="none", validator=attrs.validators.in_({"none", "process"})
+    )
+    memory_limit: int | None = None
+    """Bytes of address space the plugin may map on top of its process's baseline (the
+    interpreter and nekohooks), enforced by the OS (``"256MiB"`` in neko.toml)."""
+    sandbox: bool = False
+    """Run the plugin's process under bubblewrap: read-only system, only its home writable."""
+    network: bool = False
+    """In the sandbox, whether the plugin may use the network."""
+
+    @property
+    def isolated(self) -> bool:
+        """True if the plugin runs in its own process."""
+        return self.isolation == "process" or self.sandbox
+
+
+_OPTION_KEYS = ("isolation", "memory_limit", "sandbox", "network")
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _bytes(value: object) -> int:
+    """``"256MiB"``, ``"1G"``, ``"512 MB"`` or an integer of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = str(value).strip().lower().replace(" ", "").removesuffix("b").removesuffix("i")
+    number, unit = text.rstrip("kmg"), text[len(text.rstrip("kmg")) :]
+    try:
+        amount = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f'memory_limit: {value!r} is not a size like "256MiB"') from None
+    if amount < 1 << 20:
+        raise ValueError(f"memory_limit: {value!r} is less than 1 MiB")
+    return int(amount)
+
+
+def _plugin_options(table: Mapping[str, Any], default: PluginOptions) -> PluginOptions:
+    keys = {k: table[k] for k in _OPTION_KEYS if k in table}
+    if keys.get("isolation", "none") not in ("none", "process"):
+        raise ValueError(f'isolation must be "none" or "process", got {keys["isolation"]!r}')
+    if "memory_limit" in keys:
+        keys["memory_limit"] = _bytes(keys["memory_limit"])
+    for key in ("sandbox", "network"):
+        if key in keys and not isinstance(keys[key], bool):
+            raise ValueError(f"{key} must be true or false")
+    options = attrs.evolve(default, **keys)
+    if options.memory_limit is not None and not options.isolated:
+        raise ValueError('memory_limit needs isolation = "process"')
+    return options
+
+
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
     env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
@@ -144,6 +207,13 @@ class HostConfig:
     """The ``neko.toml`` this was read from, if one was."""
     warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
     """Problems in the file that did not stop it from loading (unknown tables and keys)."""
+    plugin_options: Mapping[str, PluginOptions] = attrs.field(factory=dict)
+    """``[plugins.NAME]`` tables; the ``""`` key holds the defaults from ``[plugins]``."""
+
+    def options(self, name: str) -> PluginOptions:
+        """How plugin ``name`` runs (its own table, else the defaults)."""
+        options = self.plugin_options
+        return options.get(name) or options.get("") or PluginOptions()
 
 
 def _split(text: str) -> set[str]:
@@ -241,7 +311,20 @@ def load_config(
             raise ConfigError(f"cannot read host config: {exc}", path=path) from exc
         source = path
     reader = _Reader(data, path)
-    plugins = reader.section("plugins", ("allow", "deny", "folders"))
+    plugins = reader.section("plugins", ("allow", "deny", "folders", *_OPTION_KEYS))
+    options: dict[str, PluginOptions] = {}
+    where = "[plugins]"
+    try:
+        options[""] = _plugin_options(plugins, PluginOptions())
+        for name, table in plugins.items():
+            if isinstance(table, dict):
+                where = f"[plugins.{name}]"
+                for key in table:
+                    if key not in _OPTION_KEYS:
+                        reader._warn(f"unknown key {where} {key}{_suggest(key, _OPTION_KEYS)}")
+                options[name] = _plugin_options(table, options[""])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} {exc}", path=path) from exc
     allow = reader.names(plugins, "allow")
     deny = reader.names(plugins, "deny") or []
     allowed = set(allow) if allow is not None else None
@@ -262,6 +345,7 @@ def load_config(
         restart=reader.record("restart", RestartPolicy),
         source=source,
         warnings=tuple(reader.warnings),
+        plugin_options=options,
     )
     for warning in config.warnings:
         log.warning("%s", warning)

@@ -108,6 +108,12 @@ class Host:
         self._nursery: trio.Nursery | None = None
 
     def _runner_for(self, loaded: LoadedPlugin) -> Runner:
+        """The in-process runner, or the process runner for a plugin configured isolated."""
+        options = self.config.options(loaded.info.name)
+        if options.isolated:
+            from .isolation import ProcessRunner  # msgspec and subprocess only when used
+
+            return ProcessRunner(loaded, self._env, options)
         return PluginRunner(loaded, self._env)
 
     # ---- what is here ---------------------------------------------------------------------
@@ -447,6 +453,10 @@ async def open_host(
             version=__version__,
             import_timeout=config.limits.startup_timeout,
         )
+        if (config.home / "envs").is_dir():  # `neko install --isolated`: own environments
+            from .isolation import add_env_plugins
+
+            config = add_env_plugins(registry, config)
     else:
         registry.add_all(plugins, config.plugin_filter)
     for failure in registry.failures:

@@ -153,6 +153,10 @@ class PluginStatus:
     """Of those, the calls cancelled by their timeout (``EntryTimeout``)."""
     since: float | None = None
     """When the current run reached RUNNING (epoch seconds); ``None`` while not running."""
+    pid: int | None = None
+    """An isolated plugin's process id (``None``: in the host's process, or not running)."""
+    rss: int | None = None
+    """Resident memory of an isolated plugin's process and its children, in bytes."""
 
 
 @attrs.frozen

@@ -45,10 +45,12 @@ def test_there_are_examples_and_setup_installs_them_all() -> None:
     assert "./example_plugins/*/" in script
 
 
+@pytest.mark.parametrize("isolation", ["none", "process"])
 @pytest.mark.parametrize("folder", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_list_info_schema_and_call_work_on_the_example(
-    folder: Path, tmp_path: Path, http_server: str
+    folder: Path, tmp_path: Path, http_server: str, isolation: str
 ) -> None:
+    (tmp_path / "neko.toml").write_text(f'[plugins]\nisolation = "{isolation}"\n')
     plugin, dist = plugin_and_dist(folder)
     assert plugin in CALLS, f"add a `neko call` case for the {plugin!r} example to CALLS"
 
@@ -58,20 +60,21 @@ def test_list_info_schema_and_call_work_on_the_example(
     assert (row["name"], row["distribution"], row["status"]) == (plugin, dist, "running")
     assert row["entries"] and row["error"] is None
 
-    info = neko(tmp_path, "info", plugin, "--json")
-    assert info.returncode == 0, info.stderr
-    details = json.loads(info.stdout)
-    assert [e["id"] for e in details["entries"]] == row["entries"]
-    assert all(e["parameters"]["type"] == "object" for e in details["entries"])
-    assert details["description"]
-    text = neko(tmp_path, "info", plugin).stdout
-    assert all(f"{plugin}.{entry}(" in text for entry in row["entries"])
+    if isolation == "none":  # info and schema come from the host's registry either way
+        info = neko(tmp_path, "info", plugin, "--json")
+        assert info.returncode == 0, info.stderr
+        details = json.loads(info.stdout)
+        assert [e["id"] for e in details["entries"]] == row["entries"]
+        assert all(e["parameters"]["type"] == "object" for e in details["entries"])
+        assert details["description"]
+        text = neko(tmp_path, "info", plugin).stdout
+        assert all(f"{plugin}.{entry}(" in text for entry in row["entries"])
 
-    schema = neko(tmp_path, "schema", "--only", plugin)
-    assert schema.returncode == 0, schema.stderr
-    tools = json.loads(schema.stdout)
-    assert [t["function"]["name"] for t in tools] == [f"{plugin}__{e}" for e in row["entries"]]
-    assert all(t["type"] == "function" and t["function"]["description"] for t in tools)
+        schema = neko(tmp_path, "schema", "--only", plugin)
+        assert schema.returncode == 0, schema.stderr
+        tools = json.loads(schema.stdout)
+        assert [t["function"]["name"] for t in tools] == [f"{plugin}__{e}" for e in row["entries"]]
+        assert all(t["type"] == "function" and t["function"]["description"] for t in tools)
 
     args, check = CALLS[plugin]
     called = neko(tmp_path, "call", *(a.format(server=http_server) for a in args), "--json")

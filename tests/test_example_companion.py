@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from modes import both_ways
 from neko_companion import Companion
 
 from nekohooks import HostConfig, open_host
@@ -25,6 +26,7 @@ def home_of(config: HostConfig) -> Path:
     return config.home / "plugins" / "companion"
 
 
+@both_ways
 async def test_async_task_runs_aiohttp_on_the_plugins_asyncio_loop(config, http_server) -> None:
     async with open_host(config, plugins=PLUGINS) as host:
         spec = dict(host.entries())["companion.async_task"]
@@ -42,6 +44,7 @@ async def test_async_task_runs_aiohttp_on_the_plugins_asyncio_loop(config, http_
         assert bad["error"].startswith("InvalidUrlClientError")
 
 
+@both_ways
 async def test_shared_state_is_consistent_under_concurrent_calls(config) -> None:
     async with open_host(config, plugins=PLUGINS) as host:
 
@@ -110,6 +113,7 @@ async def test_reliable_fetch_retries_transient_errors_with_backoff(
             assert trio.current_time() - started < 1  # not transient: answered at once
 
 
+@both_ways
 async def test_config_json_beside_plugin_toml(config) -> None:
     folder = home_of(config)
     async with open_host(config, plugins=PLUGINS) as host:
@@ -131,6 +135,7 @@ async def test_config_json_beside_plugin_toml(config) -> None:
         assert await host.call("companion.get_config") == {"timeout": 12}
 
 
+@both_ways
 async def test_a_corrupt_config_json_is_reported_by_name(config) -> None:
     home_of(config).mkdir(parents=True)
     (home_of(config) / "config.json").write_text("{not json")
@@ -141,6 +146,7 @@ async def test_a_corrupt_config_json_is_reported_by_name(config) -> None:
     assert "config.json" in (status.last_error or "")
 
 
+@both_ways
 async def test_records_persist_in_a_real_sqlite_file(config) -> None:
     async with open_host(config, plugins=PLUGINS) as host:
         call = host.call

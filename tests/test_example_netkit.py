@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import trio
+from modes import both_ways
 from neko_netkit import NetKit
 
 from nekohooks import open_host
 
 
+@both_ways
 async def test_network_entries_behave_like_the_seeds(config, http_server) -> None:
     async with open_host(config, plugins={"netkit": NetKit}, watchdog=False) as host:
         call = host.call

@@ -55,6 +55,16 @@ COMMANDS = {
     "run": "._run:run",
     "new": "._new:new",
     "adopt": "._adopt:adopt",
+    "status": "._live:status",
+    "enable": "._live:enable",
+    "disable": "._live:disable",
+    "restart": "._live:restart",
+    "reload": "._live:reload",
+    "install": "._live:install",
+    "uninstall": "._live:uninstall",
+    "events": "._live:events",
+    "token": "._live:token",
+    "console": "._console:console",
 }
 """Each command's module and name, imported only when that command runs (or ``--help`` lists
 them): ``neko --version`` does not import the host, trio or rich. Add a command here."""

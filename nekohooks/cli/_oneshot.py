@@ -13,6 +13,7 @@ import trio
 from .._config import HostConfig, PluginFilter, load_config
 from .._errors import NekoError
 from .._host import Host, open_host
+from ..control import deny_disabled
 
 __all__ = ["host_config", "run_host"]
 
@@ -20,7 +21,7 @@ __all__ = ["host_config", "run_host"]
 def host_config(only: frozenset[str] | None = None) -> HostConfig:
     """The host config (``neko.toml`` + environment), restricted to ``only`` if given."""
     try:
-        config = load_config()
+        config = deny_disabled(load_config())  # `neko disable`d plugins stay disabled
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc
     if only is None:

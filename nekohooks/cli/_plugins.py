@@ -11,8 +11,10 @@ import click
 
 from .._host import Host
 from .._model import EntryKind, PluginState
+from .._records import plugin_detail, plugin_records
 from .._schema import tool_definitions
 from ._args import parse_args_json, parse_pairs, parse_value, split_target
+from ._live import local_option, remote_call, remote_info, remote_rows, remote_tools, running_host
 from ._oneshot import host_config, run_host
 from ._options import (
     check_only,
@@ -24,7 +26,7 @@ from ._options import (
     split_only,
     verbosity,
 )
-from ._render import BROKEN, console, count, dumps, info_lines, listing, plugins_table
+from ._render import BROKEN, console, count, dumps, info_lines, plugins_table
 
 __all__ = ["call", "check", "info", "list_plugins", "schema"]
 
@@ -33,11 +35,17 @@ __all__ = ["call", "check", "info", "list_plugins", "schema"]
 @json_option
 @click.option("--strict", is_flag=True, help="Exit 1 if any plugin failed to load or start.")
 @only_option
-def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...]) -> None:
+@local_option
+def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...], local: bool) -> None:
     """Every discovered plugin: distribution, entries, schedules, status."""
     setup_logging(verbosity())
     keep = check_only(split_only(only))
-    rows: list[dict[str, Any]] = run_host(host_config(keep), lambda h: listing(h, keep))
+    client = running_host(local=local)
+    rows: list[dict[str, Any]] = (
+        remote_rows(client, keep)
+        if client is not None
+        else run_host(host_config(keep), lambda h: plugin_records(h, keep=keep))
+    )
     if as_json:
         click.echo(dumps(rows))
     elif not rows:
@@ -53,30 +61,19 @@ def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...]) -> None:
 @click.command()
 @click.argument("plugin")
 @json_option
-def info(plugin: str, as_json: bool) -> None:
+@local_option
+def info(plugin: str, as_json: bool, local: bool) -> None:
     """One plugin in detail, with each entry's parameters."""
     setup_logging(verbosity())
     require_plugin(plugin)
     keep = frozenset({plugin})
+    client = running_host(local=local)
 
-    def details(host: Host) -> dict[str, Any]:
-        row = listing(host, keep)[0]
-        found = host.plugins.get(plugin)
-        row["description"] = found.description if found else ""
-        row["entries"] = [
-            {
-                "id": e.id,
-                "description": e.description,
-                "kind": e.kind.value,
-                "runs_on": e.runs_on.value,
-                "timeout": e.timeout,
-                "parameters": dict(e.input_schema),
-            }
-            for e in (found.entries if found else ())
-        ]
-        return row
-
-    row: dict[str, Any] = run_host(host_config(keep), details)
+    row: dict[str, Any] = (
+        remote_info(client, plugin)
+        if client is not None
+        else run_host(host_config(keep), lambda host: plugin_detail(host, plugin))
+    )
     if as_json:
         click.echo(dumps(row))
     else:
@@ -88,7 +85,10 @@ def info(plugin: str, as_json: bool) -> None:
 @click.argument("pairs", nargs=-1)
 @click.option("--args", "args_json", metavar="JSON", help="Arguments as one JSON object.")
 @json_option
-def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bool) -> None:
+@local_option
+def call(
+    target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bool, local: bool
+) -> None:
     """Start one plugin, call PLUGIN.ENTRY once with key=value arguments, stop it.
 
     A value is taken as text where the entry's parameter is a string, else parsed as JSON where
@@ -102,6 +102,12 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
     installed = installed_names()  # one scan: it resolves the target and checks the plugin
     plugin = split_target(target, installed)
     require_plugin(plugin, installed)
+    client = running_host(local=local)
+    if client is not None:
+        remote_call(
+            client, plugin, target, arguments, texts, as_json=as_json, parse_value=parse_value
+        )
+        return
 
     def show(item: Any, indent: int | None = 2) -> None:
         click.echo(item if isinstance(item, str) else dumps(item, indent=indent))
@@ -129,11 +135,17 @@ def call(target: str, pairs: tuple[str, ...], args_json: str | None, as_json: bo
 @click.command()
 @json_option
 @only_option
-def schema(as_json: bool, only: tuple[str, ...]) -> None:
+@local_option
+def schema(as_json: bool, only: tuple[str, ...], local: bool) -> None:
     """All entries as an OpenAI-style tool list (always JSON; --json is accepted)."""
     setup_logging(verbosity())
     keep = check_only(split_only(only))
-    tools = run_host(host_config(keep), lambda host: tool_definitions(host.entries()))
+    client = running_host(local=local)
+    tools = (
+        remote_tools(client, keep)
+        if client is not None
+        else run_host(host_config(keep), lambda host: tool_definitions(host.entries()))
+    )
     click.echo(dumps(tools))
 
 

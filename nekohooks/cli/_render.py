@@ -24,7 +24,6 @@ __all__ = [
     "dumps",
     "info_lines",
     "job_totals",
-    "listing",
     "plugins_table",
     "status_table",
 ]
@@ -46,31 +45,11 @@ _STATE_STYLE = {
 }
 
 
-def listing(host: Host, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """One JSON-ready record per plugin (``neko list --json``), sorted as the host lists them."""
-    rows = []
-    plugins = host.plugins  # each is a fresh dict or list: take them once, not per row
-    failures = {f.name: f for f in host.failures}
-    for status in host.statuses():
-        if keep is not None and status.name not in keep:
-            continue
-        info = plugins.get(status.name)
-        failure = failures.get(status.name)
-        dist = info.distribution if info else failure.distribution if failure else None
-        version = info.version if info else failure.version if failure else None
-        rows.append(
-            {
-                "name": status.name,
-                "distribution": dist,
-                "version": version,
-                "status": status.state.value,
-                "entries": [e.id for e in info.entries] if info else [],
-                "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
-                "error": status.last_error,
-                "phase": status.phase,
-            }
-        )
-    return rows
+def process_text(pid: int | None, rss: int | None) -> str:
+    """``pid 4242, 29.1 MiB`` for an isolated plugin's process, ``-`` in the host's own."""
+    if pid is None:
+        return "-"
+    return f"pid {pid}" + (f", {rss / (1 << 20):.1f} MiB" if rss is not None else "")
 
 
 def count(items: Collection[object], one: str, many: str | None = None) -> str:
@@ -84,7 +63,7 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 
 
 def plugins_table(rows: list[dict[str, Any]]) -> Table:
-    """``neko list``'s table of :func:`listing` rows."""
+    """``neko list``'s table of :func:`~nekohooks._records.plugin_records` rows."""
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
         state = PluginState(row["status"])
@@ -105,6 +84,9 @@ def info_lines(row: dict[str, Any]) -> None:
     console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
     error = f" ({row['error']})" if row["error"] else ""
     console.print(f"status: {row['status']}{error}", markup=False)
+    if row["pid"] is not None:
+        process = process_text(row["pid"], row["rss"])
+        console.print(f"process: {process}, restarts {row['restarts']}", highlight=False)
     if row["description"]:
         console.print(row["description"], markup=False)
     for entry in row["entries"]:
@@ -148,18 +130,23 @@ def status_table(
     table.add_column("restarts", justify="right")
     table.add_column("entries", justify="right")
     table.add_column("jobs runs/failed/skipped", justify="right")
+    isolated = any(s.pid is not None for s in statuses)
+    if isolated:
+        table.add_column("process", justify="right")
     table.add_column("last error", overflow="fold", max_width=60)
     plugins = host.plugins
     for status in statuses:
         info = plugins.get(status.name)
         runs, failed, skipped = job_totals(status)
         jobs = f"{runs}/{failed}/{skipped}" if info and info.jobs else "-"
+        process = [process_text(status.pid, status.rss)] if isolated else []
         table.add_row(
             status.name,
             Text(status.state.value, style=_STATE_STYLE[status.state]),
             str(status.restarts),
             str(len(info.entries)) if info else "-",
             Text(jobs, style="red" if failed else ""),
+            *process,
             Text(status.last_error or "", style="red"),
         )
     return table

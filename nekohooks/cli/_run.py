@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import click
 import trio
@@ -60,6 +62,30 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
         await trio.sleep(every)
 
 
+def _serving(
+    host: Host, home: Path, address: tuple[str, int] | None, *, allow_install: bool
+) -> AbstractAsyncContextManager[object]:
+    """The control API on the home's socket; with an address, on TCP too with the web console."""
+    if address is None:
+        from ..control import open_control  # the server stack loads for `run` only
+
+        return open_control(host, home=home)
+    from ..console import open_console
+
+    return open_console(host, home=home, listen=address, allow_install=allow_install)
+
+
+def _listen_address(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    from ..control import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--listen'") from exc
+
+
 @click.command()
 @only_option
 @click.option(
@@ -67,12 +93,25 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
     is_flag=True,
     help="Log state changes as plain lines even on a terminal (no live table).",
 )
-def run(only: tuple[str, ...], no_live: bool) -> None:
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Also serve the control API on TCP (bearer token: `neko token`) and the web console "
+    "at / (login link: `neko console`).",
+)
+@click.option(
+    "--allow-install",
+    is_flag=True,
+    help="Let the web console pip install and uninstall plugins (with --listen).",
+)
+def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install: bool) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
-    error; otherwise state changes are logged. A second signal exits at once.
+    error; otherwise state changes are logged. A second signal exits at once. The control API
+    is served on $NEKO_HOME/run/neko.sock (and with --listen on TCP) while it runs.
     """
+    address = _listen_address(listen)
     keep = check_only(split_only(only))
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
@@ -88,7 +127,10 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(early.watch)
             with early.startup:
-                async with open_host(config) as host:
+                async with (
+                    open_host(config) as host,
+                    _serving(host, config.home, address, allow_install=allow_install),
+                ):
                     await early.hand_over()
                     if not host.runners:
                         names = ", ".join(installed_names()) or "none"
@@ -110,11 +152,14 @@ def run(only: tuple[str, ...], no_live: bool) -> None:
         log.info("stopped")
 
     try:
-        if live_on:
-            starting = Spinner("dots", text="starting plugins…")
-            with Live(starting, console=console, auto_refresh=True, transient=False) as live:
-                trio.run(serve_plugins, live)
-        else:
-            trio.run(serve_plugins, None)
+        from ..console import capture_recent
+
+        with capture_recent():  # the console shows plugins' log lines from their start on
+            if live_on:
+                starting = Spinner("dots", text="starting plugins…")
+                with Live(starting, console=console, auto_refresh=True, transient=False) as live:
+                    trio.run(serve_plugins, live)
+            else:
+                trio.run(serve_plugins, None)
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc

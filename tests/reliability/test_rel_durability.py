@@ -173,6 +173,10 @@ mode = sys.argv[3]
 async def main():
     if mode == "fresh":  # first start: the bundled plugin.toml is copied into the home
         (home / "plugins" / "cfg" / "plugin.toml").unlink(missing_ok=True)
+    # nekohooks imports some modules on first use: do that now, so that the copy starts a few
+    # ms after "start" whatever is imported lazily
+    async with open_host(HostConfig(home=home.parent / "warm"), plugins={}, watchdog=False):
+        pass
     print("start", flush=True)
     async with open_host(HostConfig(home=home), plugins={"cfg": Plugin}, watchdog=False) as host:
         assert host.status("cfg").state.value == "running", host.status("cfg")

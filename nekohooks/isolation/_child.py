@@ -1,0 +1,424 @@
+"""An isolated plugin's process: the plugin on its own trio loop and runner, served over frames.
+
+Started by the host as ``python -m nekohooks.isolation child SPEC`` (SPEC: JSON, made by
+:func:`~._child_process.spawn`), or forked by the fork server. It dies with the host: the parent-death signal (``prctl``) and a
+thread blocked on a lifeline pipe both kill the whole process group (the plugin's own children
+too) when the host goes, even by SIGKILL, even while a plugin holds the trio loop. The plugin
+runs in the very same :class:`~nekohooks._runner.PluginRunner` as in process (timeouts, jobs,
+context, terminate); only its restart policy is "never": a crash ends this process and the
+host's process runner decides when to start a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import json
+import logging
+import os
+import random
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from .._config import Limits, RestartPolicy
+from .._context import PluginContext
+from .._discovery import scan
+from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Phase
+from .._events import EventKind
+from .._model import EntrySpec, JobSpec, PluginState, RunsOn
+from .._registry import LoadedPlugin, Registry
+from .._runner import PluginRunner
+from .._runtime import RunnerEnv
+from .._watchdog import LoopWatchdog
+from . import _frames as f
+from ._frames import EXIT_MEMORY
+from ._transport import BlockingFrameWriter, FrameReader
+
+__all__ = ["main"]
+
+log = logging.getLogger("nekohooks.isolation.child")
+
+#: Events the host's own runner emits for an isolated plugin (not forwarded from its process).
+_LOCAL_EVENTS = frozenset({EventKind.STATE, EventKind.RESTART, EventKind.MESSAGE})
+#: Faults that end the process's run: the host reports them from the Crash frame.
+_FATAL = frozenset({Phase.STARTUP, Phase.TASK, Phase.CONFIG})
+
+_PR_SET_PDEATHSIG = 1
+_M_ARENA_MAX = -8
+
+
+def _kill_group(*_: object) -> None:
+    """Kill this process and everything the plugin started (our process group)."""
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os._exit(1)
+
+
+def _die_with_parent(parent: int, lifeline: int) -> None:
+    signal.signal(signal.SIGTERM, _kill_group)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if parent and os.getppid() != parent:  # the host died before prctl took effect
+        _kill_group()
+
+    def watch() -> None:  # the host's end of the lifeline closes when it exits
+        with contextlib.suppress(OSError):
+            while os.read(lifeline, 1):
+                pass
+        _kill_group()
+
+    threading.Thread(target=watch, name="neko-lifeline", daemon=True).start()
+
+
+class _FrameLog(logging.Handler):
+    """Sends every log record of this process to the host as a :class:`~._frames.Log` frame."""
+
+    def __init__(self, out: BlockingFrameWriter) -> None:
+        super().__init__(logging.INFO)
+        self._out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            self._out.post(f.encode(f.Log(record.levelno, record.name, text[:8192])))
+        except Exception:  # a record that cannot be formatted must not break the plugin
+            self.handleError(record)
+
+
+class _ChildRunner(PluginRunner):
+    """The in-process runner, telling the host what it is doing before it does it."""
+
+    def __init__(
+        self, loaded: LoadedPlugin, env: RunnerEnv, out: BlockingFrameWriter, memory: int
+    ) -> None:
+        super().__init__(loaded, env)
+        self.out = out
+        self.memory = memory
+        self.memory_exceeded: tuple[Phase, str] | None = None
+        self._token = trio.lowlevel.current_trio_token()
+        self._dirty = trio.Event()
+        self.out_of_memory = trio.Event()
+
+    def _send(self, frame: Any) -> None:
+        self.out.post(f.encode(frame))
+
+    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
+        if self.memory and "MemoryError" in text:
+            self.exceeded_memory(phase, f"job {job!r}" if job else "")
+        super().record_fault(phase, text, job=job)
+
+    def exceeded_memory(self, phase: Phase, what: str) -> None:
+        """The plugin ran out of its memory limit in ``phase``: the process ends (any thread)."""
+        if self.memory_exceeded is None:
+            self.memory_exceeded = (phase, what)
+            self._token.run_sync_soon(self.out_of_memory.set)
+
+    async def _finish(self, ctx: PluginContext) -> None:
+        if self._constructed:
+            self.out.send(f.encode(f.Activity(Phase.TERMINATE, "", True)))
+        await super()._finish(ctx)
+
+    def _job_run(self, job: JobSpec) -> Callable[[], Awaitable[object]]:
+        bound = self._bind(job.func, job.is_method, job.wants_ctx)
+        what = f"job {job.id!r}"
+        begin = f.encode(f.Activity(Phase.PERIODIC, what, True))
+        end = f.encode(f.Activity(Phase.PERIODIC, what, False))
+        send, changed = self.out.send, self._changed
+        wrapped: Callable[..., Any]
+        if job.runs_on is RunsOn.THREAD:
+
+            def wrapped() -> Any:
+                send(begin)
+                try:
+                    return bound()
+                finally:
+                    send(end)
+                    changed()
+
+        else:
+
+            async def wrapped() -> Any:
+                send(begin)
+                try:
+                    return await bound()
+                finally:
+                    send(end)
+                    changed()
+
+        return super()._job_run(attrs.evolve(job, func=wrapped, is_method=False, wants_ctx=False))
+
+    def _changed(self) -> None:
+        """A job ran (from any thread): the host gets the new counters shortly."""
+        self._token.run_sync_soon(self._dirty.set)
+
+    async def report_status(self) -> None:
+        """Send the job counters and task names now and after every change, until cancelled."""
+        while True:
+            status = self.status()
+            self._send(
+                f.Status(
+                    list(status.tasks),
+                    dict(status.job_runs),
+                    dict(status.job_failures),
+                    dict(status.job_skipped),
+                    status.loop_blocks,
+                )
+            )
+            await self._dirty.wait()
+            self._dirty = trio.Event()
+            await trio.sleep(0.01)  # the schedule counts the run after it returns
+
+
+def _load(spec: dict[str, Any]) -> object:
+    name = spec["name"]
+    target = spec.get("object")
+    if target:
+        module, _, qualname = target.partition(":")
+        obj: object = importlib.import_module(module)
+        for part in filter(None, qualname.split(".")):
+            obj = getattr(obj, part)
+        return obj
+    for candidate in scan():
+        if candidate.name == name:
+            return candidate.entry_point.load()
+    raise LookupError(f"no plugin named {name!r} is installed in {sys.prefix}")
+
+
+def _error_frame(call: int, exc: NekoError) -> f.Error:
+    if isinstance(exc, EntryTimeout):
+        return f.Error(call, "EntryTimeout", exc.detail, timeout=exc.timeout)
+    if isinstance(exc, InvalidArguments):
+        return f.Error(call, "InvalidArguments", exc.detail, argument=exc.argument)
+    cause = None
+    if isinstance(exc, EntryFailed) and exc.__cause__ is not None:
+        cause = "".join(traceback.format_exception(exc.__cause__)).rstrip()
+    return f.Error(call, type(exc).__name__, getattr(exc, "detail", str(exc)), cause=cause)
+
+
+class _Server:
+    """Serves the host's frames with one plugin's runner."""
+
+    def __init__(self, runner: _ChildRunner, out: BlockingFrameWriter) -> None:
+        self.runner = runner
+        self.out = out
+        self.specs: dict[str, EntrySpec] = {e.id: e for e in runner.loaded.info.entries}
+        self.calls: dict[int, trio.CancelScope] = {}
+        self.pulls: dict[int, trio.MemorySendChannel[None]] = {}
+
+    def send(self, frame: Any) -> None:
+        self.out.post(f.encode(frame))
+
+    def _result(self, call: int, value: Any, frame: type[f.Result] | type[f.Item]) -> None:
+        try:
+            data = f.encode(frame(call, value))
+        except (TypeError, ValueError) as exc:
+            message = f"returned a value the host cannot receive: {exc}"
+            self.send(f.Error(call, "EntryFailed", message))
+        else:
+            self.out.post(data)
+
+    def _failed(self, call: int, exc: NekoError) -> None:
+        frame = _error_frame(call, exc)
+        memory = self.runner.memory
+        if memory and isinstance(exc, EntryFailed) and isinstance(exc.__cause__, MemoryError):
+            self.runner.exceeded_memory(Phase.ENTRY, f"entry {exc.entry!r}")
+            message = f"exceeded its memory limit of {memory >> 20} MiB (MemoryError)"
+            frame = f.Error(call, "EntryFailed", message, cause=frame.cause)
+        self.send(frame)
+
+    async def call(self, frame: f.Call) -> None:
+        spec = self.specs[frame.entry]
+        scope = self.calls[frame.id]
+        try:
+            with scope:
+                try:
+                    value = await self.runner.call(spec, frame.arguments)
+                except NekoError as exc:
+                    self._failed(frame.id, exc)
+                else:
+                    self._result(frame.id, value, f.Result)
+        finally:
+            del self.calls[frame.id]
+
+    async def stream(self, frame: f.Call, pulls: trio.MemoryReceiveChannel[None]) -> None:
+        spec = self.specs[frame.entry]
+        scope = self.calls[frame.id]
+        items = self.runner.stream(spec, frame.arguments)
+        try:
+            with scope:
+                async for _ in pulls:
+                    try:
+                        item = await items.__anext__()
+                    except StopAsyncIteration:
+                        self.send(f.Result(frame.id))
+                        return
+                    except NekoError as exc:
+                        self._failed(frame.id, exc)
+                        return
+                    self._result(frame.id, item, f.Item)
+        finally:
+            del self.calls[frame.id], self.pulls[frame.id]
+            with trio.CancelScope(shield=True):
+                await items.aclose()  # type: ignore[attr-defined]
+
+    async def serve(self, reader: FrameReader, nursery: trio.Nursery) -> bool:
+        """Serve frames until :class:`~._frames.Stop` (True) or the host's end closes (False)."""
+        while True:
+            frame = await reader.receive()
+            if frame is None:
+                return False
+            if isinstance(frame, f.Call):
+                if frame.entry not in self.specs:
+                    self.send(f.Error(frame.id, "EntryNotFound", f"no entry {frame.entry!r}"))
+                elif frame.stream:  # registered now: its first Pull is likely the next frame
+                    self.calls[frame.id] = trio.CancelScope()
+                    self.pulls[frame.id], pulls = trio.open_memory_channel[None](float("inf"))
+                    nursery.start_soon(self.stream, frame, pulls)
+                else:
+                    self.calls[frame.id] = trio.CancelScope()
+                    nursery.start_soon(self.call, frame)
+            elif isinstance(frame, f.Pull):
+                pull = self.pulls.get(frame.id)
+                if pull is not None:
+                    pull.send_nowait(None)
+            elif isinstance(frame, f.Cancel):
+                scope = self.calls.get(frame.id)
+                if scope is not None:
+                    scope.cancel()
+            elif isinstance(frame, f.Stop):
+                return True
+
+
+async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameReader) -> int:
+    name = spec["name"]
+    memory = int(spec.get("memory_limit") or 0)
+
+    def crash(phase: str, error: str, what: str = "") -> int:
+        if memory and "MemoryError" in error:
+            error = f"exceeded its memory limit of {memory >> 20} MiB ({error})"
+        out.send(f.encode(f.Crash(phase, f"{what}: {error}" if what else error)))
+        return EXIT_MEMORY if "exceeded its memory limit" in error else 1
+
+    try:
+        obj = _load(spec)
+    except BaseException as exc:  # a plugin's import may raise anything, SystemExit included
+        return crash(Phase.IMPORT, f"{type(exc).__name__}: {exc}")
+    registry = Registry()
+    try:
+        loaded = registry.add(name, obj)
+    except NekoError as exc:
+        return crash(
+            getattr(exc, "phase", None) or Phase.REGISTER, getattr(exc, "detail", str(exc))
+        )
+
+    async def deliver(plugin: str, target: str, body: Any) -> None:
+        out.post(f.encode(f.Message(target, body)))
+
+    def emit(kind: EventKind, plugin: str | None, /, **data: Any) -> None:
+        if kind in _LOCAL_EVENTS or (kind is EventKind.FAULT and data.get("phase") in _FATAL):
+            return  # the host's runner reports these itself
+        with contextlib.suppress(TypeError, ValueError):  # data it cannot carry stays here
+            out.post(f.encode(f.Event(kind, data)))
+
+    limits = Limits(**spec["limits"])
+    env = RunnerEnv(
+        limits=limits,
+        restart=RestartPolicy(max_restarts=0),  # the host restarts the process instead
+        home=Path(spec["home"]),
+        rng=random.Random(),
+        wall_clock=time.time,
+        deliver=deliver,
+        emit=emit,
+    )
+    runner = _ChildRunner(loaded, env, out, memory)
+    server = _Server(runner, out)
+
+    def report_block(plugin: str | None, seconds: float, where: str) -> None:
+        emit(EventKind.LOOP_BLOCK, name, seconds=seconds, where=where)
+        runner.note_loop_block(seconds, where)
+        runner._changed()
+
+    dog = LoopWatchdog(limits.block_threshold, lambda code: None, report_block)
+    dog.start()
+    out.attach()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(runner.supervise, name=f"neko:{name}")
+            await runner.first_attempt.wait()
+            if runner.state is not PluginState.RUNNING:
+                await runner.done.wait()
+                return crash(
+                    runner.last_phase or Phase.STARTUP, runner.last_error or "did not start"
+                )
+            out.send(f.encode(f.Ready(os.getpid())))
+            nursery.start_soon(runner.report_status)
+            outcome: list[int] = []
+
+            async def watch_runner() -> None:
+                await runner.done.wait()
+                if runner.state is PluginState.FAILED:
+                    outcome.append(crash(runner.last_phase or Phase.TASK, runner.last_error or "?"))
+                nursery.cancel_scope.cancel()
+
+            async def watch_memory() -> None:
+                await runner.out_of_memory.wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_runner)
+            nursery.start_soon(watch_memory)
+            if await server.serve(reader, nursery):
+                await runner.stop()
+            else:  # the host is gone: nothing to answer to
+                _kill_group()
+            nursery.cancel_scope.cancel()
+        if runner.memory_exceeded is not None:
+            phase, what = runner.memory_exceeded
+            return crash(phase, "MemoryError", what)
+        return outcome[0] if outcome else 0
+    finally:
+        dog.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the plugin described by the JSON spec in ``argv[0]``; exit when it is done."""
+    spec = json.loads((sys.argv[1:] if argv is None else argv)[0])
+    _die_with_parent(int(spec["parent"]), int(spec["lifeline"]))
+    memory = int(spec.get("memory_limit") or 0)
+    if memory:
+        with contextlib.suppress(OSError, AttributeError):  # glibc: 64 MiB of address space
+            ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)  # per malloc arena otherwise
+        # on top of what the process maps before the plugin loads (the interpreter, trio,
+        # nekohooks, thread stacks: ~190 MiB of mostly untouched address space)
+        with open("/proc/self/statm", "rb") as statm:
+            baseline = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (baseline + memory, baseline + memory))
+    out = BlockingFrameWriter(int(spec["write_fd"]))
+    root = logging.getLogger()
+    root.handlers[:] = [_FrameLog(out)]
+    root.setLevel(logging.INFO)
+
+    async def run() -> int:
+        stream = trio.lowlevel.FdStream(int(spec["read_fd"]))
+        return await _serve(spec, out, FrameReader(stream))
+
+    try:
+        code = trio.run(run)
+    except BaseException as exc:  # report whatever ended the loop, then exit
+        traceback.print_exc()
+        out.send(f.encode(f.Crash(Phase.TASK, f"{type(exc).__name__}: {exc}")))
+        code = 1
+    out.send(b"")  # whatever the last loop turn posted
+    os._exit(code)  # not sys.exit: a plugin's non-daemon thread must not keep the process
