@@ -243,7 +243,8 @@ def test_an_example_over_the_memory_budget_is_a_violation_with_shrunk_arguments(
     )
     (violation,) = [v for v in report.violations if v.startswith("grows.grow(")]
     n = int(violation.split("{'n': ")[1].split("}")[0])
-    assert 64 * 2**20 < abs(n) < 2**31, violation  # over budget, and shrunk from up to 10**12
+    # about the budget (the peak also counts the call's own few MB), shrunk from up to 10**12
+    assert 56 * 2**20 < abs(n) < 2**31, violation
     assert "used more than 64 MB of memory (each example's budget" in violation
     assert progress[0] == "[1/4] starts and stops"
     assert any(
