@@ -107,7 +107,9 @@ class Checker:
         if specs is not None:
             # the valid arguments of each entry that is called: the caller's, else the schema's
             called = {
-                entry: arguments.get(entry) or valid_arguments(spec.input_schema, self.budget)
+                entry: arguments[entry]
+                if entry in arguments
+                else valid_arguments(spec.input_schema, self.budget)
                 for entry, spec in specs.items()
                 if entry not in skip
             }
