@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import json
+import sys
 import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from httpserver import Handler
 
 from nekohooks import HostConfig
 from nekohooks._config import PluginOptions
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the console's browser tests left their screenshots (test artifacts)."""
+    saved = getattr(sys.modules.get("browser"), "SAVED", None)  # imported by those tests only
+    if saved:
+        terminalreporter.write_line(f"console screenshots ({len(saved)}): {saved[0].parent}")
 
 
 @pytest.fixture
@@ -26,54 +32,11 @@ def config(request: pytest.FixtureRequest, tmp_path: Path) -> HostConfig:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    hits: ClassVar[dict[str, int]] = {}
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.hits[self.path] = self.hits.get(self.path, 0) + 1
-        if self.path.startswith("/flaky/"):
-            _, _, _key, n = self.path.split("/")
-            if self.hits[self.path] <= int(n):
-                return self._send(503, b"try again", "text/plain")
-            return self._send(200, json.dumps({"attempt": self.hits[self.path]}).encode())
-        if self.path.startswith("/slow/"):
-            time.sleep(float(self.path.rsplit("/", 1)[1]))
-            return self._send(200, b'{"slow": true}')
-        if self.path.startswith("/bytes/"):
-            return self._send(
-                200, b"x" * int(self.path.rsplit("/", 1)[1]), "application/octet-stream"
-            )
-        if self.path.startswith("/chunked/"):
-            n = int(self.path.rsplit("/", 1)[1])
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            for start in range(0, n, 1000):
-                piece = b"y" * min(1000, n - start)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            self.wfile.write(b"0\r\n\r\n")
-            return None
-        if self.path.startswith("/status/"):
-            return self._send(int(self.path.rsplit("/", 1)[1]), b"status", "text/plain")
-        self._send(200, json.dumps({"hello": "neko", "path": self.path}).encode())
-
-    def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def http_server() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1; yields its base URL."""
-    _Handler.hits = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    Handler.hits = {}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

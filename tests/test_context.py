@@ -126,7 +126,7 @@ async def test_download_is_atomic_limited_and_confined(config, http_server) -> N
 
 
 def http_server_hits() -> dict[str, int]:
-    from conftest import _Handler
+    from httpserver import Handler as _Handler
 
     return dict(_Handler.hits)
 

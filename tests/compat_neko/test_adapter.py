@@ -10,12 +10,13 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 import trio
-from conftest import PLUGINS
 
 from nekohooks import HostConfig, open_host
 from nekohooks.compat.neko import ErrReturned, adapt_folder
 from nekohooks.errors import EntryFailed, EntryTimeout, InvalidArguments
 from nekohooks.testing import check_plugin, open_harness
+
+PLUGINS = Path(__file__).parent / "plugins"  # the N.E.K.O plugin folders of these tests
 
 Messages = list[tuple[str, str, dict[str, Any]]]
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from badfolders import write
-from conftest import PLUGINS
 from plugin_factory import TempVenv
 from test_cli import neko
 
 from nekohooks.compat.adopt import adopt as adopt_folder
+
+PLUGINS = Path(__file__).parent / "plugins"  # the N.E.K.O plugin folders of these tests
 
 GOOD = ("memo_box", "quote_feed", "greeter")
 BROKEN = ("bad_sdk", "bad_class", "bad_hook")  # their plugin.toml is fine: they fail at load

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from badfolders import write
-from conftest import PLUGINS
 from test_cli import neko
 
 from nekohooks import load_config, open_host
 from nekohooks.errors import ConfigError
+
+PLUGINS = Path(__file__).parent / "plugins"  # the N.E.K.O plugin folders of these tests
 
 
 def config_file(tmp_path: Path, *folders: Path) -> Path:

@@ -627,7 +627,7 @@ def test_ctx_path_refuses_names_the_file_system_cannot_hold(
 async def test_ctx_download_refuses_traversal_before_any_request(
     ctx_and_outside: tuple[PluginContext, Path], http_server: str, tmp_path: Path
 ) -> None:
-    from conftest import _Handler
+    from httpserver import Handler as _Handler
 
     ctx, outside = ctx_and_outside
     before = tree_snapshot(tmp_path, skip=ctx.home)

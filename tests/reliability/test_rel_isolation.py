@@ -108,7 +108,7 @@ def _files(home: Path) -> dict[str, bytes]:
 
 
 async def test_paths_to_another_plugins_files_are_refused(tmp_path: Path, http_server: str) -> None:
-    from conftest import _Handler
+    from httpserver import Handler as _Handler
 
     config = HostConfig(home=tmp_path / "home")
     bob_home = config.home / "plugins" / "bob"
