@@ -30,6 +30,8 @@ from typing import Any
 
 import attrs
 
+from .._net import tls_context
+
 __all__ = ["Budget", "Runaway", "Worker"]
 
 _MB = 1024 * 1024
@@ -78,11 +80,10 @@ def _reset_peak(pid: int) -> None:
 @functools.cache
 def _warm_up() -> None:
     """Load, once and before any fork, what nekohooks loads on a plugin's first use of
-    ``ctx.http`` or of an asyncio entry (httpx, its TLS set-up, asyncio): about 0.4 s that each
+    ``ctx.http`` or of an asyncio entry (httpx, its shared TLS context, asyncio): 0.4 s that each
     child would otherwise spend holding its trio loop, which the kit would blame on the plugin."""
     importlib.import_module("asyncio")
-    httpx = importlib.import_module("httpx")
-    httpx.Client().close()
+    tls_context()  # imports httpx and builds the TLS context every plugin's client shares
 
 
 def _forkable() -> bool:
