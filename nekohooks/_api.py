@@ -198,8 +198,11 @@ def timer_interval(id: str, seconds: float, **options: Any) -> Callable[[F], F]:
     return periodic(every=seconds, id=id, **options)
 
 
-def lifecycle(id: str) -> Callable[[F], F]:
-    """Mark a method to run at ``"startup"`` or at ``"shutdown"`` (alias ``"terminate"``)."""
+def lifecycle(id: str, *, asyncio: bool = False) -> Callable[[F], F]:
+    """Mark a method to run at ``"startup"`` or at ``"shutdown"`` (alias ``"terminate"``).
+
+    ``asyncio=True`` runs an ``async def`` method on the plugin's asyncio loop thread.
+    """
     if id not in LIFECYCLE_EVENTS:
         raise ValueError(
             f"unknown lifecycle event {id!r}; expected one of {sorted(LIFECYCLE_EVENTS)}"
@@ -207,6 +210,8 @@ def lifecycle(id: str) -> Callable[[F], F]:
 
     def mark(func: F) -> F:
         setattr(func, _LIFECYCLE_ATTR, LIFECYCLE_EVENTS[id])
+        if asyncio:
+            func.__neko_asyncio__ = True  # type: ignore[attr-defined]
         return func
 
     return mark

@@ -32,6 +32,9 @@ from ._delivery import MessageSink, deliver_message, log_message
 from ._discovery import folder_candidates, load_plugins
 from ._errors import EntryNotFound, PluginError, PluginUnavailable
 from ._events import EventKind, EventStream
+from ._handlers import HandlerSpec
+from ._inbound import dispatch
+from ._messages import Message, Reply
 from ._model import (
     EntryCall,
     EntrySpec,
@@ -332,6 +335,30 @@ class Host:
         if runner is None:
             raise EntryNotFound(name, "no such plugin")
         return runner
+
+    # ---- inbound messages (issue 19; the logic is in _inbound.py) ----------------------------
+
+    def dispatch(self, message: Message) -> AsyncIterator[Reply]:
+        """Hand ``message`` to the plugins' handlers; yield their replies as they come.
+
+        Each reply is also delivered to ``message.origin`` (``neko_deliver_message``, else the
+        message sink). See :mod:`nekohooks._inbound` for the order, stop rules and errors.
+        """
+        return dispatch(self, message)
+
+    def message_handlers(self) -> list[tuple[Runner, tuple[HandlerSpec, ...]]]:
+        """Every plugin's runner and message handlers, in the table's order."""
+        plugins = self.registry.plugins
+        return [
+            (runner, plugins[name].info.handlers)
+            for name, runner in self._table.runners.items()
+            if name in plugins
+        ]
+
+    @property
+    def hook(self) -> Any:
+        """The plugin manager's hook relay (``host.hook.neko_check_permission``, ...)."""
+        return self.registry.pm.hook
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._errors import Phase
 from ._schedule import Schedule, describe
+
+if TYPE_CHECKING:
+    from ._handlers import HandlerSpec
 
 __all__ = [
     "EntryCall",
@@ -100,6 +103,7 @@ class PluginInfo:
     entries: tuple[EntrySpec, ...]
     jobs: tuple[JobSpec, ...]
     description: str = ""
+    handlers: tuple[HandlerSpec, ...] = ()  # message handlers: commands, on_message, on_event
 
 
 @attrs.frozen

@@ -97,6 +97,7 @@ def plugin_detail(host: Host, name: str, state: StateOf = _plain) -> dict[str, A
         }
         for e in (info.entries if info else ())
     ]
+    row["commands"] = [h.record() for h in (info.handlers if info else ())]
     row.update(
         tasks=list(status.tasks),
         job_runs=dict(status.job_runs),

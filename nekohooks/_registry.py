@@ -29,6 +29,7 @@ from ._api import (
 )
 from ._config import PluginFilter
 from ._errors import Phase, PluginLoadError
+from ._handlers import class_handlers, hook_handler
 from ._model import EntrySpec, LoadFailure, PluginInfo
 from ._schema import schema_problem
 
@@ -143,6 +144,12 @@ class Registry:
             jobs = self._collect(target, "neko_periodic", job_spec, is_class)
             _check_unique(name, "entry", [e.id for e in entries])
             _check_unique(name, "periodic job", [j.id for j in jobs])
+            if is_class:  # message handlers (_handlers.py)
+                handlers = class_handlers(obj)  # type: ignore[arg-type]
+            elif self.pm.parse_hookimpl_opts(target, "neko_message") is not None:
+                handlers = [hook_handler(target.neko_message)]  # type: ignore[attr-defined]
+            else:
+                handlers = []
         except Exception as exc:
             if not is_class:
                 self.pm.unregister(name=name)
@@ -163,6 +170,7 @@ class Registry:
             entries=tuple(entries),
             jobs=tuple(jobs),
             description=plugin_description(obj),
+            handlers=tuple(handlers),
         )
         hooks = frozenset(
             hook

@@ -328,7 +328,9 @@ class PluginRunner:
         self._calls.cancel_all()
 
     async def _run_hook(self, hook: Callable[[], Any]) -> None:
-        if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+        if getattr(hook, "__neko_asyncio__", False):  # @lifecycle(..., asyncio=True)
+            await self._invoke(hook, RunsOn.ASYNCIO)
+        elif inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
             getattr(hook, "func", None)
         ):
             await hook()
@@ -354,6 +356,9 @@ class PluginRunner:
             spec.id: self._bind(spec.func, spec.is_method, spec.wants_ctx)
             for spec in self.loaded.info.entries
         }
+        for handler in self.loaded.info.handlers:  # message handlers are called as entries are
+            spec = handler.entry
+            self.handlers[spec.id] = self._bind(spec.func, spec.is_method, spec.wants_ctx)
 
     def _start_jobs(self, nursery: trio.Nursery, ctx: PluginContext) -> None:
         """One scheduler task for all the declared jobs: a heap, not a task per job."""
@@ -452,15 +457,22 @@ class PluginRunner:
             self.calls += 1
         if spec.kind is EntryKind.ASYNC_GEN:
             agen = await self._guarded(spec, _wrap_sync(lambda: handler(**arguments)))
+            on_asyncio = spec.runs_on is RunsOn.ASYNCIO  # each step on the plugin's asyncio loop
+            step = _next_async(agen)
+            if on_asyncio:
+                step = functools.partial(self._invoke, step, RunsOn.ASYNCIO)
             try:
                 while True:
-                    item = await self._guarded(spec, _next_async(agen))
+                    item = await self._guarded(spec, step)
                     if item is _END:
                         return
                     yield item
             finally:
                 with trio.CancelScope(shield=True):
-                    await agen.aclose()
+                    if on_asyncio:
+                        await self._invoke(agen.aclose, RunsOn.ASYNCIO)
+                    else:
+                        await agen.aclose()
         elif spec.kind is EntryKind.SYNC_GEN:
             step = functools.partial(self._invoke, handler, RunsOn.THREAD)
             gen = await self._guarded(spec, step, arguments)

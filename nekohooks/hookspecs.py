@@ -18,6 +18,8 @@ neko_startup        either        each time the plugin starts (and restarts)
 neko_terminate      either        each time the plugin stops, crashed or not
 neko_entry_call     sync wrapper  around every entry call of every plugin
 neko_deliver_message either       when any plugin sends a message
+neko_message        either        each incoming message (``host.dispatch``); yields replies
+neko_check_permission either      before a handler that needs a permission runs
 ==================  ============  ========================================================
 """
 
@@ -30,6 +32,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._context import PluginContext
+    from ._messages import Message
     from ._model import EntryCall
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -111,4 +114,35 @@ def neko_deliver_message(
     Implemented by the host application or by a transport plugin; sync or async. Return (or
     resolve to) ``True`` when delivered; ``None`` lets the next implementation try. When nobody
     delivers it, the host's own message sink gets it (``neko run`` logs it to stdout).
+    """
+
+
+# ---- inbound messages (see nekohooks/_inbound.py) ------------------------------------------------
+
+
+@hookspec
+def neko_message(message: Message, ctx: PluginContext) -> Any:
+    """Receive an incoming chat message (``message.kind == "message"``) and answer it.
+
+    A module plugin's catch-all message handler (class plugins use ``@command`` and
+    ``@on_message``). Called by ``host.dispatch`` for every chat message, at priority 0 in
+    plugin load order, each plugin's implementation on its own, like an entry: sync ones in a
+    worker thread, ``async def`` on trio, generators streamed; bounded by the entry timeout and
+    cancelled when the plugin stops. Return a reply, a list of replies or ``None``, or yield
+    replies; return or yield ``nekohooks.messages.STOP`` to keep the message from lower-priority
+    handlers. Raising becomes an error reply naming the plugin; the next handler still runs.
+    """
+
+
+@hookspec(firstresult=True)
+def neko_check_permission(
+    message: Message, plugin: str, handler: str, permission: str
+) -> Awaitable[bool | None] | bool | None:
+    """May the sender of ``message`` use ``handler`` (``"/ban"``) of ``plugin``, which needs
+    ``permission`` (``"admin"``)?
+
+    Implemented by the host application; sync or async, called before the handler runs (no
+    plugin code runs when it says no: the sender gets a "permission denied" reply). Return
+    ``True`` or ``False``; ``None`` lets the next implementation decide. With no answer the
+    permission must be in ``message.roles``. Raising counts as ``False`` and is logged.
     """

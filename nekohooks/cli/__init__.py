@@ -57,6 +57,7 @@ COMMANDS = {
     "new": "._new:new",
     "doctor": "._doctor:doctor",
     "adopt": "._adopt:adopt",
+    "say": "._say:say",
     "status": "._live:status",
     "enable": "._live:enable",
     "disable": "._live:disable",

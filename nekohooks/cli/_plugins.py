@@ -30,6 +30,7 @@ from ._options import (
     verbosity,
 )
 from ._render import BROKEN, console, count, dumps, info_lines, plugin_details, plugins_table
+from ._say import command_lines
 from ._signals import Deadline
 
 __all__ = ["call", "check", "info", "list_plugins", "schema"]
@@ -82,6 +83,7 @@ def info(plugin: str, as_json: bool, local: bool) -> None:
         click.echo(dumps(row))
     else:
         info_lines(row)
+        command_lines(row)
 
 
 @click.command()

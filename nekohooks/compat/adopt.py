@@ -27,6 +27,7 @@ __all__ = ["FOLDERS", "KINDS", "AdoptError", "Adoption", "adopt", "detect"]
 #: Folder kind → ``"module:function"`` of its ``describe(folder) -> Adoption | None``.
 KINDS: dict[str, str] = {
     "N.E.K.O (a folder with plugin.toml)": "nekohooks.compat.neko._adopt:describe",
+    "AstrBot (main.py + metadata.yaml)": "nekohooks.compat.astrbot._adopt:describe",
 }
 #: Where adopted folders are installed, one folder per plugin.
 FOLDERS = "neko_plugin_folders"
@@ -55,6 +56,8 @@ class Adoption:
     """``module:function`` that turns the folder itself into the plugin object."""
     version: str
     summary: str
+    requires: tuple[str, ...] = ()
+    """Requirements the plugin needs (``Requires-Dist``), e.g. from ``requirements.txt``."""
 
 
 def detect(folder: Path) -> Adoption:
@@ -110,7 +113,8 @@ def adopt(folder: Path, out: Path) -> Path:
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
             f"Summary: {summary}\nRequires-Dist: nekohooks>=0.1\n"
-            f"\nThe {found.kind} plugin {found.plugin!r}, adopted by `neko adopt`.\n"
+            + "".join(f"Requires-Dist: {r}\n" for r in found.requires)
+            + f"\nThe {found.kind} plugin {found.plugin!r}, adopted by `neko adopt`.\n"
         ),
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: nekohooks adopt\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         f"{info}/entry_points.txt": f"[neko.plugins]\n{found.plugin} = {found.target}\n",

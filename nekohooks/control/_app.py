@@ -33,6 +33,7 @@ from starlette.routing import Route
 from .. import __version__
 from .._errors import EntryNotFound, NekoError, PluginUnavailable
 from .._host import Host
+from .._messages import Reply, message_from_json, reply_record
 from .._records import plugin_detail, plugin_record, plugin_records
 from .._schema import tool_definitions
 from ._live import Live
@@ -270,6 +271,28 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
 
         return _Streamed(chunks(), mode)
 
+    async def say(request: Request) -> Response:
+        """One inbound message, dispatched as a chat adapter would: the replies as they come,
+        as JSON lines (``{"reply": record}``, then ``{"end": true}``) or server-sent events."""
+        try:
+            message = message_from_json(await _arguments(request))
+        except ValueError as exc:
+            raise ControlError(400, "BadRequest", str(exc)) from None
+        mode = SSE if _wants_stream(request) == SSE else NDJSON
+        replies = cast(AsyncGenerator[Reply, None], host.dispatch(message))
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            try:
+                async for reply in replies:
+                    record = reply_record(reply)
+                    yield _sse("reply", record) if mode == SSE else dumps({"reply": record}) + b"\n"
+            finally:
+                with trio.CancelScope(shield=True):
+                    await replies.aclose()
+            yield _sse("end", {}) if mode == SSE else b'{"end":true}\n'
+
+        return _Streamed(chunks(), mode)
+
     async def events(request: Request) -> Response:
         mode = NDJSON if request.query_params.get("format") == "jsonl" else SSE
 
@@ -339,6 +362,7 @@ def create_app(host: Host, live: Live, metrics: Metrics) -> Starlette:
         Route("/v1/call/{target}", call, methods=["POST"]),
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/v1/events", events, methods=["GET"]),
+        Route("/v1/say", say, methods=["POST"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
     return Starlette(

@@ -177,6 +177,29 @@ class ControlClient:
                     return
         raise ControlError(502, "StreamCut", f"the stream of {target} ended without its end mark")
 
+    def say(self, message: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``POST /v1/say``: each reply record as the plugins answer (``neko say``)."""
+        headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
+        with self._http.stream(
+            "POST",
+            "/v1/say",
+            content=json.dumps(message).encode(),
+            headers=headers,
+            timeout=CALL_TIMEOUT,
+        ) as response:
+            if response.status_code != 200:
+                response.read()
+                _decode(response)
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                record = json.loads(line)
+                if "reply" in record:
+                    yield record["reply"]
+                elif record.get("end"):
+                    return
+        raise ControlError(502, "StreamCut", "the replies ended without their end mark")
+
     def events(self) -> Iterator[dict[str, Any]]:
         """``GET /v1/events?format=jsonl``: each event as it happens, until closed."""
         with self._http.stream(

@@ -36,6 +36,7 @@ from .._context import PluginContext
 from .._discovery import scan
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Phase
 from .._events import EventKind
+from .._messages import STOP, STOP_ON_THE_WIRE, Message
 from .._model import EntrySpec, JobSpec, PluginState, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
@@ -217,6 +218,9 @@ class _Server:
         self.runner = runner
         self.out = out
         self.specs: dict[str, EntrySpec] = {e.id: e for e in runner.loaded.info.entries}
+        # message handlers (_handlers.py) are called by id too; their message arrives as a map
+        self.messages = {h.entry.id: h.message_param for h in runner.loaded.info.handlers}
+        self.specs.update({h.entry.id: h.entry for h in runner.loaded.info.handlers})
         self.calls: dict[int, trio.CancelScope] = {}
         self.pulls: dict[int, trio.MemorySendChannel[None]] = {}
 
@@ -224,6 +228,8 @@ class _Server:
         self.out.post(f.encode(frame))
 
     def _result(self, call: int, value: Any, frame: type[f.Result] | type[f.Item]) -> None:
+        if value is STOP:  # a message handler's "no further handlers"
+            value = STOP_ON_THE_WIRE
         try:
             data = f.encode(frame(call, value))
         except (TypeError, ValueError) as exc:
@@ -241,13 +247,19 @@ class _Server:
             frame = f.Error(call, "EntryFailed", message, cause=frame.cause)
         self.send(frame)
 
+    def _arguments(self, frame: f.Call) -> dict[str, Any]:
+        param = self.messages.get(frame.entry)
+        if param is None or not isinstance(frame.arguments.get(param), dict):
+            return frame.arguments
+        return {**frame.arguments, param: Message(**frame.arguments[param])}
+
     async def call(self, frame: f.Call) -> None:
         spec = self.specs[frame.entry]
         scope = self.calls[frame.id]
         try:
             with scope:
                 try:
-                    value = await self.runner.call(spec, frame.arguments)
+                    value = await self.runner.call(spec, self._arguments(frame))
                 except NekoError as exc:
                     self._failed(frame.id, exc)
                 else:
@@ -258,7 +270,7 @@ class _Server:
     async def stream(self, frame: f.Call, pulls: trio.MemoryReceiveChannel[None]) -> None:
         spec = self.specs[frame.entry]
         scope = self.calls[frame.id]
-        items = self.runner.stream(spec, frame.arguments)
+        items = self.runner.stream(spec, self._arguments(frame))
         try:
             with scope:
                 async for _ in pulls:

@@ -39,6 +39,7 @@ from .._errors import (
     PluginUnavailable,
 )
 from .._events import EventKind
+from .._messages import STOP, STOP_ON_THE_WIRE
 from .._model import EntryKind, EntrySpec, PluginState, PluginStatus
 from .._runner import PluginRunner, _Crash
 from .._runtime import RunnerEnv
@@ -461,7 +462,7 @@ class ProcessRunner(PluginRunner):
             del run.calls[number]
             if call.answer is None and not run.ended.is_set():
                 run.send(f.Cancel(number))
-        return answer.value
+        return STOP if answer.value == STOP_ON_THE_WIRE else answer.value
 
     async def stream(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
         """Yield a generator entry's items as the plugin's process produces them.
@@ -487,7 +488,7 @@ class ProcessRunner(PluginRunner):
                     ended = True
                     return
                 call.event, call.answer = trio.Event(), None
-                yield answer.value
+                yield STOP if answer.value == STOP_ON_THE_WIRE else answer.value
         finally:
             del run.calls[number]
             if not ended and not run.ended.is_set():

@@ -84,8 +84,8 @@ class Calls:
         runner = cast(PluginRunner, harness.host.runners[harness.name])
         if runner.handlers is self.wrapped:
             return
-        self.wrapped = runner.handlers = {
-            entry: self._counting(entry, handler, specs[entry].kind)
+        self.wrapped = runner.handlers = {  # message handlers (command:...) are not counted
+            entry: self._counting(entry, handler, specs[entry].kind) if entry in specs else handler
             for entry, handler in runner.handlers.items()
         }
 

@@ -42,6 +42,7 @@ from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Pl
 from .._model import EntrySpec, JobSpec, PluginState
 from .._schedule import Cron, Every, next_fire
 from ._budget import Budget, Runaway, Worker, nothing_to_open
+from ._commands import check_commands
 from ._describe import describe_error, duration, json_ok, show, show_ops
 from ._harness import PluginHarness, open_harness
 from ._probes import Resources, all_tasks, foreign_threads, open_fds, settled
@@ -132,6 +133,9 @@ class Checker:
                         entry,
                         invalid_arguments(schema, self.budget),
                     )
+            steps["commands answer, bad command lines get a usage reply"] = functools.partial(
+                check_commands, self, specs
+            )  # command handlers (_commands.py)
             checked = tuple(job for job in self.jobs if job.id not in skip)
             if checked:
                 steps["periodic jobs keep time"] = lambda: self._check_jobs(checked, days)

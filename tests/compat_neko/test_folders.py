@@ -48,7 +48,8 @@ async def test_folders_load_next_to_installed_plugins_and_broken_ones_fail_alone
     info = failures["bad_no_toml"]
     assert (
         info.error
-        == f"{broken}: not a plugin folder of a known kind (N.E.K.O (a folder with plugin.toml))"
+        == f"{broken}: not a plugin folder of a known kind (N.E.K.O (a folder with plugin.toml), "
+        "AstrBot (main.py + metadata.yaml))"
     )
     sdk = failures["bad_sdk"]
     assert (sdk.phase, sdk.distribution) == ("import", f"folder {wrong_sdk}")

@@ -94,6 +94,22 @@ def test_one_shot_commands_use_the_running_host(served: Served) -> None:
     assert missing.returncode == 1 and "no entry 'nope'" in missing.stderr
 
 
+def test_say_uses_the_running_host(served: Served) -> None:
+    said = served.neko("-v", "say", "/countdown 2", "--origin", "room-1", "--json")
+    assert "using the running host" in said.stderr
+    [reply] = [json.loads(line) for line in said.stdout.splitlines()]
+    assert reply == {
+        "plugin": "reminders",
+        "handler": "/countdown",
+        "target": "room-1",
+        "kind": "reply",
+        "content": "2s countdown started!",
+    }
+    bad = served.neko("say", "/countdown soon", "--json", check=False)
+    assert bad.returncode == 1  # a usage reply, from the running host
+    assert json.loads(bad.stdout.splitlines()[0])["kind"] == "usage"
+
+
 def test_status_disable_enable_restart_and_events(served: Served) -> None:
     events = subprocess.Popen(
         [str(served.venv.python), "-m", "nekohooks.cli", "events", "--json"],

@@ -162,3 +162,12 @@ async def test_the_socket_is_removed_when_the_server_stops(home) -> None:
                 assert (await client.get("/v1/healthz")).status_code == 200
         assert not server.socket.exists()
     assert len(os.listdir("/proc/self/fd")) == fds
+
+
+async def test_say_streams_the_replies_and_refuses_a_bad_message(api) -> None:
+    response = await api.post("/v1/say", json={"text": "/nothing-answers-this", "origin": "o"})
+    assert response.status_code == 200
+    assert [json.loads(line) for line in response.text.splitlines() if line] == [{"end": True}]
+    for body in ({"text": 3}, {"text": "x", "colour": "red"}, ["not", "an", "object"]):
+        refused = await api.post("/v1/say", json=body)
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "BadRequest"

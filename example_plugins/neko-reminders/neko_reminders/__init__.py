@@ -7,6 +7,8 @@
   cancelled when it stops (the seed's ``running_tasks`` set and ``terminate`` are not needed).
 * The countdown's 1-3600 check is part of the entry's schema, so it is refused before any code
   runs, with a message that names the argument.
+* The seed's chat command ``/countdown 10`` is a ``@command``: the seconds are parsed from the
+  message, and the reply comes back to where the command came from (``neko say "/countdown 10"``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import trio
 
 from nekohooks import NekoPluginBase, neko_plugin, periodic, plugin_entry
+from nekohooks.messages import Message, command
 
 
 @neko_plugin
@@ -66,6 +69,13 @@ class Reminders(NekoPluginBase):
 
         self.ctx.tasks.start(f"countdown:{target}", countdown_task)
         return f"{seconds}s countdown started!"
+
+    @command("countdown")
+    async def countdown_command(self, message: Message, seconds: int) -> str:
+        """Start a countdown; the message arrives where the command came from."""
+        if not 1 <= seconds <= 3600:
+            return "countdown must be 1-3600 seconds"
+        return await self.countdown(seconds, target=message.origin)
 
     async def health_check(self) -> None:
         self.health_checks += 1
