@@ -238,9 +238,11 @@ async def spawn(
     python: str,
     prefix: list[str],
     fork: bool,
+    extra: dict[str, Any] | None = None,
 ) -> ChildProcess:
     """Start the plugin's process: forked by the warm fork server, or cold when sandboxed
-    or on its own interpreter.
+    or on its own interpreter. ``extra`` joins the child's spec (the contract kit's
+    ``wall_start`` and ``probes``).
 
     Raises ``OSError`` when no process could be started.
     """
@@ -261,6 +263,7 @@ async def spawn(
         "read_fd": child_in,
         "write_fd": child_out,
         "lifeline": lifeline_child,
+        **(extra or {}),
     }
     env = dict(os.environ)
     if python == sys.executable:  # it sees what the host sees
