@@ -50,7 +50,7 @@ from .._model import EntryKind, EntrySpec, JobSpec, PluginState, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
 from .._runtime import RunnerEnv
-from .._watchdog import LoopWatchdog
+from .._watchdog import LoopWatchdog, code_owners
 from . import _frames as f
 from ._frames import EXIT_MEMORY
 from ._leaks import all_tasks, foreign_threads, open_fds
@@ -478,7 +478,8 @@ async def _serve(
         runner.note_loop_block(seconds, where)
         runner._changed()
 
-    dog = LoopWatchdog(limits.block_threshold, lambda code: None, report_block)
+    # blame the plugin's own frame on the stack, as the host's watchdog does in process
+    dog = LoopWatchdog(limits.block_threshold, code_owners([loaded]), report_block)
     dog.start()
     out.attach()
     tasks, threads, fds = all_tasks(), set(threading.enumerate()), open_fds()

@@ -227,7 +227,9 @@ class ProcessRunner(PluginRunner):
             memory_limit=self.options.memory_limit,
             python=self.python,
             prefix=self._prefix,
-            fork=self.use_fork_server,
+            # Under the kit, cold: the fork server lives as long as the trio run that started
+            # it, and each of the kit's runs is one short host (its process would count as left).
+            fork=self.use_fork_server and self.kit is None,
             extra=None
             if self.kit is None
             else {"wall_start": self.kit.wall_start, "probes": self.kit.probes},

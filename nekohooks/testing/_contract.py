@@ -28,6 +28,7 @@ import contextlib
 import functools
 import json
 import math
+import os
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
@@ -45,6 +46,7 @@ from .._config import Limits
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
 from .._model import EntrySpec, JobSpec, PluginState
 from .._schedule import Cron, Every, next_fire
+from ..isolation import ChildProbes
 from ._harness import PluginHarness, open_harness
 from ._probes import Resources, all_tasks, foreign_threads, open_fds, settled
 from ._strategies import invalid_arguments, valid_arguments
@@ -96,6 +98,7 @@ def check_plugin(
     skip: Collection[str] = (),
     home: Path | None = None,
     raise_on_violation: bool = True,
+    isolation: str = "none",
 ) -> ContractReport:
     """Check ``plugin`` against the contract; raise :class:`ContractViolation` if it breaks it.
 
@@ -113,6 +116,9 @@ def check_plugin(
         ids whose timing not to check (e.g. jobs that wait on real network I/O).
       home: where plugin homes go (default: a fresh temporary folder).
       raise_on_violation: ``False`` returns the report instead of raising.
+      isolation: ``"process"`` runs the plugin in its own process (each host the kit opens
+        starts one), on a mock clock the kit drives; the probes run in that process and report
+        back (see the README's contract-kit section for what differs). ``"none"``: in this one.
 
     Blocks the calling thread (it runs trio itself); call it from a plain ``def`` test.
     """
@@ -122,6 +128,7 @@ def check_plugin(
         home=home or Path(tempfile.mkdtemp(prefix="neko-contract-")),
         limits=Limits(block_threshold=block_threshold),
         stall_timeout=stall_timeout,
+        isolation=isolation,
         settings=hypothesis.settings(
             max_examples=max_examples,
             deadline=None,
@@ -159,12 +166,19 @@ class _Checker:
     home: Path
     limits: Limits
     stall_timeout: float
+    isolation: str
     settings: hypothesis.settings
     violations: list[str] = attrs.field(factory=list)
     examples: int = 0
 
     def harness(self) -> contextlib.AbstractAsyncContextManager[PluginHarness]:
-        return open_harness(self.plugin, name=self.name, home=self.home, limits=self.limits)
+        return open_harness(
+            self.plugin,
+            name=self.name,
+            home=self.home,
+            limits=self.limits,
+            isolation=self.isolation,
+        )
 
     def fail(self, text: str) -> None:
         if text not in self.violations:
@@ -328,10 +342,10 @@ class _Checker:
         return None
 
     def _judge_invalid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
-        reached = live.calls.reached.get(entry, 0)
+        reached = live.reached(entry)
         ok, value = live.call(entry, args)
         target = f"{self._label}.{entry}"
-        ran = live.calls.reached.get(entry, 0) > reached
+        ran = live.reached(entry) > reached
         if not ok and not ran and isinstance(value, InvalidArguments | PluginUnavailable):
             return None  # refused; a plugin that is down is reported by the valid-call check
         got = f"returned {value!r}" if ok else f"raised {_describe_error(value)}"
@@ -408,8 +422,10 @@ class _Checker:
         fds_before = open_fds()
         resources = Resources()
         shown = _show_ops(ops)
+        processes = None
         for segment in _segments(ops):
             async with self.harness() as harness:
+                processes = harness.isolated.probes if harness.isolated else processes
                 runner = harness.host.runners[harness.name]
                 for kind, value in segment:
                     resources.collect(harness)
@@ -428,6 +444,8 @@ class _Checker:
             status = harness.status()
             if status.phase == "terminate":
                 return f"terminate failed after {shown}: {status.last_error}"
+            if processes is not None and (problem := _process_leaks(processes, shown)):
+                return problem
         leaked = [t.name for t in all_tasks() - tasks_before]
         if leaked:
             return (
@@ -447,6 +465,35 @@ class _Checker:
         if fds:
             return f"left file descriptors open after it stopped ({shown}): {', '.join(fds)}"
         return None
+
+
+def _process_leaks(probes: ChildProbes, shown: str) -> str | None:
+    """What an isolated plugin left in its processes (each reports on itself when stopped),
+    or a process of it still alive: the first problem found."""
+    for pid in probes.pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, 0)
+            return f"left its process (or one it started) running after it stopped ({shown})"
+    if len(probes.leaks) < len(probes.pids):
+        return (
+            f"its process did not report what it left open after it stopped ({shown}): "
+            f"{len(probes.leaks)} reports from {len(probes.pids)} processes"
+        )
+    for leaks in probes.leaks:
+        if leaks.tasks:
+            names = ", ".join(leaks.tasks)
+            return f"left trio tasks running in its process after it stopped ({shown}): {names}"
+        if leaks.clients:
+            return f"left its HTTP client open in its process after it stopped ({shown})"
+        if leaks.stores:
+            return f"left its store open in its process after it stopped ({shown})"
+        if leaks.threads:
+            names = ", ".join(leaks.threads)
+            return f"left threads running in its process after it stopped ({shown}): {names}"
+        if leaks.fds:
+            fds = ", ".join(leaks.fds)
+            return f"left file descriptors open in its process after it stopped ({shown}): {fds}"
+    return None
 
 
 class _Broken(Exception):

@@ -29,7 +29,7 @@ import trio.testing
 from .._config import HostConfig, Limits, PluginFilter, PluginOptions
 from .._errors import NekoError
 from .._host import Host, open_host
-from .._model import LoopBlock, PluginStatus
+from .._model import LoopBlock, PluginState, PluginStatus
 from .._runner import PluginRunner
 from .._schedule import JobState
 from ..isolation import KitMode, ProcessRunner, kit_children
@@ -81,11 +81,11 @@ class PluginHarness:
     async def advance(self, seconds: float) -> None:
         """Let ``seconds`` of mock time pass; every timer due meanwhile fires, in order.
 
-        Isolated, the plugin's process runs its timers first (in real time, as fast as they
-        go), then this process's clock follows.
+        Isolated, the plugin's process (when it runs) runs its timers first (in real time, as
+        fast as they go), then this process's clock follows.
         """
         isolated = self.isolated
-        if isolated is not None:
+        if isolated is not None and isolated.state is PluginState.RUNNING:
             await isolated.advance(seconds)
         await trio.sleep(seconds)
 
