@@ -4,7 +4,8 @@ It lives outside :mod:`nekohooks.testing` so that pytest starts in a project tha
 without the ``testing`` extra (hypothesis): only ``--neko-plugin`` needs the kit, and then the
 item fails with the kit's own "pip install nekohooks[testing]" message.
 
-Each ``--neko-plugin`` adds one test item, ``neko-contract[NAME]``, that runs
+Each ``--neko-plugin`` adds one test item, ``neko-contract[NAME]`` (with ``--neko-isolated``
+a second, ``neko-contract[NAME-isolated]``, the plugin in its own process), that runs
 :func:`~nekohooks.testing.check_plugin` on the installed plugin ``NAME``; a violation fails it
 with the kit's report (plugin, entry, minimal example) instead of a traceback.
 """
@@ -35,20 +36,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="hypothesis examples per contract property (default: 25)",
     )
+    group.addoption(
+        "--neko-isolated",
+        action="store_true",
+        default=False,
+        help='check each --neko-plugin in its own process too (isolation = "process")',
+    )
 
 
 class ContractItem(pytest.Item):
     """One plugin's contract check, as a test item."""
 
-    def __init__(self, *, plugin: str, examples: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *, plugin: str, examples: int, isolation: str = "none", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.plugin = plugin
         self.examples = examples
+        self.isolation = isolation
 
     def runtest(self) -> None:
         from .testing import check_plugin
 
-        check_plugin(self.plugin, max_examples=self.examples)
+        check_plugin(self.plugin, max_examples=self.examples, isolation=self.isolation)
 
     def repr_failure(
         self,
@@ -68,9 +78,16 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     examples = config.getoption("neko_examples")
+    modes = ["none", "process"] if config.getoption("neko_isolated") else ["none"]
     for name in config.getoption("neko_plugin"):
-        items.append(
-            ContractItem.from_parent(
-                session, name=f"neko-contract[{name}]", plugin=name, examples=examples
+        for mode in modes:
+            suffix = "-isolated" if mode == "process" else ""
+            items.append(
+                ContractItem.from_parent(
+                    session,
+                    name=f"neko-contract[{name}{suffix}]",
+                    plugin=name,
+                    examples=examples,
+                    isolation=mode,
+                )
             )
-        )

@@ -165,8 +165,13 @@ def schema(as_json: bool, only: tuple[str, ...], local: bool) -> None:
     type=click.FloatRange(0, min_open=True),
     help="Mock days the periodic-job check runs.",
 )
+@click.option(
+    "--isolated",
+    is_flag=True,
+    help='run the plugin in its own process (as with isolation = "process")',
+)
 @json_option
-def check(plugin: str, examples: int, days: float, as_json: bool) -> None:
+def check(plugin: str, examples: int, days: float, isolated: bool, as_json: bool) -> None:
     """Check an installed plugin against the nekohooks contract (the contract kit).
 
     Entries are called with arguments drawn from their schemas, lifecycles are run in every
@@ -179,12 +184,19 @@ def check(plugin: str, examples: int, days: float, as_json: bool) -> None:
     except ImportError as exc:  # one line saying what to install
         raise click.ClickException(str(exc)) from None
 
-    report = check_plugin(plugin, max_examples=examples, days=days, raise_on_violation=False)
+    report = check_plugin(
+        plugin,
+        max_examples=examples,
+        days=days,
+        raise_on_violation=False,
+        isolation="process" if isolated else "none",
+    )
     if as_json:
         click.echo(dumps(attrs.asdict(report) | {"ok": report.ok}))
     elif report.ok:
         click.echo(
-            f"plugin {plugin!r} kept the contract: {count(report.entries, 'entry', 'entries')}"
+            f"plugin {plugin!r} kept the contract{' isolated' if isolated else ''}: "
+            f"{count(report.entries, 'entry', 'entries')}"
             f", {count(report.jobs, 'periodic job')}, {report.examples} generated examples"
         )
     else:

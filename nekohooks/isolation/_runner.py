@@ -253,6 +253,7 @@ class ProcessRunner(PluginRunner):
                 nursery.start_soon(self._read, run, nursery)
                 nursery.start_soon(self._read_output, run)
                 nursery.start_soon(self._watch_exit, run)
+                nursery.start_soon(self._deliver, run)
                 with trio.CancelScope() as starting:
                     self._run_scope = starting
                     await wait_for(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
@@ -366,6 +367,11 @@ class ProcessRunner(PluginRunner):
 
     # ---- the child's streams ------------------------------------------------------------------
 
+    async def _deliver(self, run: ChildProcess) -> None:
+        """Deliver the plugin's messages one after another, in the order it sent them."""
+        async for target, body in run.inbox:
+            await self.env.deliver(self.name, target, body)
+
     async def _watch_exit(self, run: ChildProcess) -> None:
         if run.pidfd is not None:
             await trio.lowlevel.wait_readable(run.pidfd)
@@ -412,7 +418,7 @@ class ProcessRunner(PluginRunner):
             self._log(frame.level, frame.logger, frame.message)
         elif kind is f.Message:
             assert isinstance(frame, f.Message)
-            nursery.start_soon(self.env.deliver, self.name, frame.target, frame.body)
+            run.messages.send_nowait((frame.target, frame.body))
         elif kind is f.Activity:
             assert isinstance(frame, f.Activity)
             where = Where(Phase(frame.phase), frame.what)
