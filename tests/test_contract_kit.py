@@ -6,31 +6,51 @@ plugin, which entry or job, and (for entries) hypothesis's minimal failing examp
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
 
 import pytest
 import trio
+from modes import harness_both_ways
 from plugin_factory import TempVenv, build_wheel
 
 from nekohooks import NekoPluginBase, hookimpl, lifecycle, periodic, plugin_entry
+from nekohooks.errors import InvalidArguments
 from nekohooks.testing import ContractViolation, check_plugin, open_harness
 
 EXAMPLES = ["companion", "hello", "netkit", "reminders"]
 
+#: Hypothesis examples per property in each mode. Isolated, every host the kit opens (each
+#: lifecycle sequence, each restart in one) starts a plugin process cold (~0.5-1 s on the CI's
+#: 2 cores), so that variant gets a small budget: it checks the same properties, less widely.
+BUDGET = {"none": 20, "process": 3}
+#: The loop-block threshold in each mode: a fresh plugin process builds its first TLS context
+#: (``ctx.http``, certifi's bundle) on the loop, which takes 0.1-0.3 s cold on a loaded CI box.
+BLOCK = {"none": 0.25, "process": 0.5}
 
+
+@harness_both_ways
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_every_example_plugin_keeps_the_contract(name: str, tmp_path) -> None:
-    report = check_plugin(name, max_examples=20, home=tmp_path)
-    assert report.ok
+def test_every_example_plugin_keeps_the_contract(name: str, isolation: str, tmp_path) -> None:
+    examples = BUDGET[isolation]
+    report = check_plugin(
+        name,
+        max_examples=examples,
+        home=tmp_path,
+        isolation=isolation,
+        block_threshold=BLOCK[isolation],
+    )
+    assert report.ok, report.violations
     assert report.entries  # it really found and called them
-    assert report.examples >= 20
+    assert report.examples >= examples
 
 
-def broken(plugin: object, **kwargs) -> str:
+def broken(plugin: object, isolation: str = "none", **kwargs) -> str:
+    examples = 15 if isolation == "none" else 3
     with pytest.raises(ContractViolation) as caught:
-        check_plugin(plugin, name="broken", max_examples=15, **kwargs)
+        check_plugin(plugin, name="broken", max_examples=examples, isolation=isolation, **kwargs)
     message = str(caught.value)
     assert "plugin 'broken' broke the nekohooks contract" in message
     return message
@@ -100,6 +120,19 @@ def test_a_leaked_thread_is_caught() -> None:
     assert "LeaksThread.poller" in message
 
 
+async def test_an_isolated_plugin_reports_what_it_left_in_its_process(autojump_clock) -> None:
+    # what check_plugin(..., isolation="process") reads; the kit's shrinking over many cold
+    # processes would make the whole isolated check of a leaking plugin take minutes in CI
+    for plugin, task, thread in [
+        (LeaksTask, ["LeaksTask.forever"], []),
+        (LeaksThread, [], ["LeaksThread.poller"]),
+    ]:
+        async with open_harness(plugin, name="broken", isolation="process") as harness:
+            probes = harness.isolated.probes
+        assert [(leaks.tasks, leaks.threads) for leaks in probes.leaks] == [(task, thread)]
+        assert probes.leaks[0].clients == probes.leaks[0].stores == 0
+
+
 class BlocksLoop(NekoPluginBase):
     @plugin_entry(id="slow")
     async def slow(self) -> str:
@@ -107,8 +140,9 @@ class BlocksLoop(NekoPluginBase):
         return "done"
 
 
-def test_blocking_the_loop_is_caught_and_located() -> None:
-    message = broken(BlocksLoop, block_threshold=0.2)
+@harness_both_ways
+def test_blocking_the_loop_is_caught_and_located(isolation: str) -> None:
+    message = broken(BlocksLoop, isolation, block_threshold=0.2)
     assert "blocked the trio loop for at least" in message
     assert "in BlocksLoop.slow" in message
 
@@ -119,8 +153,9 @@ class Overlaps(NekoPluginBase):
         await trio.sleep(25)  # each run outlasts the next two ticks
 
 
-def test_a_job_overlapping_its_own_runs_is_caught() -> None:
-    message = broken(Overlaps, days=0.01)
+@harness_both_ways
+def test_a_job_overlapping_its_own_runs_is_caught(isolation: str) -> None:
+    message = broken(Overlaps, isolation, days=0.01)
     assert "periodic job broken.sync_inbox overlaps itself" in message
     assert "ticks were skipped" in message
 
@@ -173,9 +208,30 @@ class AcceptsAnything:
         return [echo]
 
 
-def test_invalid_arguments_never_reach_the_plugin() -> None:
-    report = check_plugin(AcceptsAnything(), name="echoer", max_examples=20)
+ACCEPTS_ANYTHING = AcceptsAnything()  # importable by a plugin process
+
+
+@harness_both_ways
+def test_invalid_arguments_never_reach_the_plugin(isolation: str) -> None:
+    examples = BUDGET[isolation]
+    report = check_plugin(
+        ACCEPTS_ANYTHING, name="echoer", max_examples=examples, isolation=isolation
+    )
     assert report.ok
+
+
+async def test_an_isolated_plugin_counts_the_calls_that_reach_its_code(autojump_clock) -> None:
+    async with open_harness(ACCEPTS_ANYTHING, name="echoer", isolation="process") as harness:
+        assert harness.isolated is not None
+        assert await harness.call("echo") == {}
+        assert harness.isolated.probes.reached == {"echo": 1}  # counted in its process
+        with pytest.raises(InvalidArguments):
+            await harness.call("echo", surprise=1)
+        assert harness.isolated.probes.reached == {"echo": 1}  # refused before its code ran
+        pids = list(harness.isolated.probes.pids)
+    assert len(pids) == 1
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pids[0], 0)  # nothing of it is left
 
 
 def test_a_startup_crash_is_reported_as_such() -> None:
@@ -195,8 +251,9 @@ def test_an_unknown_plugin_name_is_reported(tmp_path) -> None:
     )
 
 
-async def test_the_harness_runs_three_days_in_no_time(autojump_clock) -> None:
-    async with open_harness("reminders") as harness:
+@harness_both_ways
+async def test_the_harness_runs_three_days_in_no_time(isolation: str, autojump_clock) -> None:
+    async with open_harness("reminders", isolation=isolation) as harness:
         started = time.monotonic()
         await harness.advance(3 * 86400 + 1)
         jobs = harness.jobs()

@@ -482,17 +482,17 @@ def _process_leaks(probes: ChildProbes, shown: str) -> str | None:
     for leaks in probes.leaks:
         if leaks.tasks:
             names = ", ".join(leaks.tasks)
-            return f"left trio tasks running in its process after it stopped ({shown}): {names}"
+            return f"left trio tasks running after it stopped, in its process ({shown}): {names}"
         if leaks.clients:
-            return f"left its HTTP client open in its process after it stopped ({shown})"
+            return f"left its HTTP client open after it stopped, in its process ({shown})"
         if leaks.stores:
-            return f"left its store open in its process after it stopped ({shown})"
+            return f"left its store open after it stopped, in its process ({shown})"
         if leaks.threads:
             names = ", ".join(leaks.threads)
-            return f"left threads running in its process after it stopped ({shown}): {names}"
+            return f"left threads running after it stopped, in its process ({shown}): {names}"
         if leaks.fds:
             fds = ", ".join(leaks.fds)
-            return f"left file descriptors open in its process after it stopped ({shown}): {fds}"
+            return f"left file descriptors open after it stopped, in its process ({shown}): {fds}"
     return None
 
 
