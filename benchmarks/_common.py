@@ -1,6 +1,6 @@
 """Shared helpers for the benchmarks: real plugin distributions, child processes, statistics.
 
-Not a benchmark itself (``nox -s bench`` runs ``bench_*.py`` only). Every benchmark takes
+Not a benchmark itself (``nox -s bench`` runs ``bench_*.py`` only). A benchmark that uses it takes
 ``--json PATH`` and writes its figures there (:func:`save_figures`), so that a later run can be
 compared with this one (``benchmarks/compare.py OLD NEW``).
 """

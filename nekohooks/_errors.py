@@ -136,7 +136,15 @@ class EntryTimeout(EntryError):
 
 
 class EntryFailed(EntryError):
-    """The plugin's code raised; the original exception is ``__cause__``."""
+    """The plugin's code raised; the original exception is ``__cause__``.
+
+    ``.code`` is the exception's own ``code`` attribute when it has a text one (an error code
+    the plugin chose, e.g. a N.E.K.O ``Err``'s), else ``None``.
+    """
+
+    def __init__(self, plugin: str, entry: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(plugin, entry, message)
+        self.code = code
 
 
 class ContextError(NekoError):

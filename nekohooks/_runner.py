@@ -399,7 +399,13 @@ class PluginRunner:
                 return await step(**arguments)
         except PLUGIN_FAULTS as exc:
             self.call_failures += 1
-            raise EntryFailed(self.name, spec.id, f"{type(exc).__name__}: {exc}") from exc
+            code = getattr(exc, "code", None)
+            raise EntryFailed(
+                self.name,
+                spec.id,
+                f"{type(exc).__name__}: {exc}",
+                code=code if isinstance(code, str) else None,
+            ) from exc
         finally:
             calls.discard(scope)
         if self.state is not PluginState.RUNNING:

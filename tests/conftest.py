@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -12,6 +13,13 @@ from httpserver import Handler
 
 from nekohooks import HostConfig
 from nekohooks._config import PluginOptions
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the console's browser tests left their screenshots (test artifacts)."""
+    saved = getattr(sys.modules.get("browser"), "SAVED", None)  # imported by those tests only
+    if saved:
+        terminalreporter.write_line(f"console screenshots ({len(saved)}): {saved[0].parent}")
 
 
 @pytest.fixture

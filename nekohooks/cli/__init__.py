@@ -64,6 +64,7 @@ COMMANDS = {
     "uninstall": "._live:uninstall",
     "events": "._live:events",
     "token": "._live:token",
+    "console": "._console:console",
 }
 """Each command's module and name, imported only when that command runs (or ``--help`` lists
 them): ``neko --version`` does not import the host, trio or rich. Add a command here."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import click
 import trio
@@ -60,6 +62,19 @@ async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: f
         await trio.sleep(every)
 
 
+def _serving(
+    host: Host, home: Path, address: tuple[str, int] | None, *, allow_install: bool
+) -> AbstractAsyncContextManager[object]:
+    """The control API on the home's socket; with an address, on TCP too with the web console."""
+    if address is None:
+        from ..control import open_control  # the server stack loads for `run` only
+
+        return open_control(host, home=home)
+    from ..console import open_console
+
+    return open_console(host, home=home, listen=address, allow_install=allow_install)
+
+
 def _listen_address(text: str | None) -> tuple[str, int] | None:
     if text is None:
         return None
@@ -81,9 +96,15 @@ def _listen_address(text: str | None) -> tuple[str, int] | None:
 @click.option(
     "--listen",
     metavar="HOST:PORT",
-    help="Also serve the control API on TCP (bearer token: `neko token`).",
+    help="Also serve the control API on TCP (bearer token: `neko token`) and the web console "
+    "at / (login link: `neko console`).",
 )
-def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
+@click.option(
+    "--allow-install",
+    is_flag=True,
+    help="Let the web console pip install and uninstall plugins (with --listen).",
+)
+def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install: bool) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
@@ -92,8 +113,6 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
     """
     address = _listen_address(listen)
     keep = check_only(split_only(only))
-    from ..control import open_control  # the server stack loads for `run` only
-
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
     if live_on:  # log lines print above the live table
@@ -110,7 +129,7 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
             with early.startup:
                 async with (
                     open_host(config) as host,
-                    open_control(host, home=config.home, listen=address),
+                    _serving(host, config.home, address, allow_install=allow_install),
                 ):
                     await early.hand_over()
                     if not host.runners:
@@ -133,11 +152,14 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None) -> None:
         log.info("stopped")
 
     try:
-        if live_on:
-            starting = Spinner("dots", text="starting plugins…")
-            with Live(starting, console=console, auto_refresh=True, transient=False) as live:
-                trio.run(serve_plugins, live)
-        else:
-            trio.run(serve_plugins, None)
+        from ..console import capture_recent
+
+        with capture_recent():  # the console shows plugins' log lines from their start on
+            if live_on:
+                starting = Spinner("dots", text="starting plugins…")
+                with Live(starting, console=console, auto_refresh=True, transient=False) as live:
+                    trio.run(serve_plugins, live)
+            else:
+                trio.run(serve_plugins, None)
     except NekoError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -126,6 +126,12 @@ class ControlClient:
         result: list[dict[str, Any]] = self._json("GET", "/v1/schema")
         return result
 
+    def console_link(self) -> str:
+        """``POST /v1/console/login-link``: a one-time login link to the web console (only a
+        host listening on TCP serves the console)."""
+        result: dict[str, Any] = self._json("POST", "/v1/console/login-link")
+        return str(result["url"])
+
     def metrics(self) -> str:
         """``GET /metrics``: the Prometheus text."""
         response = self._http.get("/metrics")

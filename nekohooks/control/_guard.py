@@ -14,7 +14,7 @@ On both listeners, a body longer than ``max_body`` is refused with 413, by its
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,13 +24,16 @@ from starlette.exceptions import HTTPException
 from ._token import token_matches
 from ._wire import dumps
 
-__all__ = ["Guard", "GuardPolicy", "local_hosts"]
+__all__ = ["Guard", "GuardPolicy", "SessionCheck", "local_hosts"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: ``(method, path, headers) -> admitted``: lets a request in without the bearer token.
+SessionCheck = Callable[[str, str, Mapping[str, str]], bool]
 
 #: Request bodies (call arguments) above this size are refused with 413.
 DEFAULT_MAX_BODY = 1 << 20
@@ -55,12 +58,14 @@ class GuardPolicy:
 
     ``token``: the bearer token required (``None``: the Unix socket, whose file mode is the
     authentication). ``hosts``: the accepted ``Host`` values (``None``: any).
-    ``max_body``: the largest request body, in bytes.
+    ``max_body``: the largest request body, in bytes. ``session``: admits a request that has
+    no token, given its method, path and headers (the web console's session cookie + CSRF).
     """
 
     token: str | None = None
     hosts: frozenset[str] | None = None
     max_body: int = DEFAULT_MAX_BODY
+    session: SessionCheck | None = None
 
 
 class BodyTooLarge(HTTPException):
@@ -105,7 +110,7 @@ class Guard:
         if policy.token is not None:
             authorization = headers.get(b"authorization")
             given = None if authorization is None else authorization.decode("latin-1")
-            if not token_matches(policy.token, given):
+            if not token_matches(policy.token, given) and not _by_session(policy, scope, headers):
                 why = "missing" if authorization is None else "wrong"
                 await _refuse(
                     send,
@@ -135,6 +140,13 @@ class Guard:
             await send(message)
 
         await self.app(scope, body.receive, send_after_body)
+
+
+def _by_session(policy: GuardPolicy, scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    if policy.session is None:
+        return False
+    text = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}
+    return policy.session(scope["method"], scope["path"], text)
 
 
 class _Body:

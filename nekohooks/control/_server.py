@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute
 from .._errors import NekoError
 from .._host import Host
 from ._app import create_app
-from ._guard import DEFAULT_MAX_BODY, Guard, GuardPolicy, local_hosts
+from ._guard import DEFAULT_MAX_BODY, Guard, GuardPolicy, SessionCheck, local_hosts
 from ._live import Live
 from ._metrics import Metrics
 from ._paths import MAX_SOCKET_PATH, ensure_run_dir, socket_path
@@ -43,6 +43,7 @@ class ControlServer:
     socket: Path
     tcp: tuple[str, int] | None
     live: Live
+    metrics: Metrics
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -109,6 +110,7 @@ async def open_control(
     listen: tuple[str, int] | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     routes: Sequence[BaseRoute] = (),
+    session: SessionCheck | None = None,
 ) -> AsyncIterator[ControlServer]:
     """Serve ``host``'s control API while the block runs.
 
@@ -120,6 +122,8 @@ async def open_control(
             ``Host`` of this server's own names.
         max_body: the largest request body accepted, in bytes.
         routes: more Starlette routes served behind the same checks (the web console's).
+        session: on TCP, admits a request without the token when it returns true for its
+            method, path and headers (the web console's session; Host/Origin still checked).
 
     Raises:
         NekoError: the socket is taken by another running host, its path is too long, or the
@@ -143,7 +147,7 @@ async def open_control(
             tcp = _tcp_listener(*listen)
             tcp_address = tcp.getsockname()[:2]
             hosts = local_hosts(listen[0], tcp.getsockname()[1])
-            listeners.append((Guard(app, GuardPolicy(token, hosts, max_body)), tcp))
+            listeners.append((Guard(app, GuardPolicy(token, hosts, max_body, session)), tcp))
         listeners.insert(0, (Guard(app, GuardPolicy(max_body=max_body)), _unix_listener(path)))
     except BaseException:
         for _, sock in listeners:
@@ -158,7 +162,7 @@ async def open_control(
             where = f" and http://{listen[0]}:{tcp_address[1]}" if listen and tcp_address else ""
             log.info("control API on %s%s", path, where)
             try:
-                yield ControlServer(path, tcp_address, live)
+                yield ControlServer(path, tcp_address, live, metrics)
             finally:
                 stopping.set()
     finally:

@@ -76,6 +76,7 @@ def error_body(exc: NekoError) -> dict[str, Any]:
             "plugin": getattr(exc, "plugin", None),
             "entry": getattr(exc, "entry", None),
             "phase": getattr(exc, "phase", None),
+            "code": getattr(exc, "code", None),  # an EntryFailed's code, as the plugin gave it
         }
     }
 
@@ -93,7 +94,7 @@ def raise_error(status: int, body: object) -> NoReturn:
         raise ControlError(status, kind, message)
     exc = cls.__new__(cls)
     Exception.__init__(exc, message)
-    for attr in ("plugin", "entry", "phase"):
+    for attr in ("plugin", "entry", "phase", "code"):
         if error.get(attr) is not None or attr == "plugin":
             setattr(exc, attr, error.get(attr))
     prefix = f"plugin {error.get('plugin')!r}: "

@@ -47,6 +47,12 @@ class Probe(NekoPluginBase):
     async def boom(self) -> None:
         raise ValueError("kaboom")
 
+    @plugin_entry(id="refuse")
+    async def refuse(self) -> None:
+        error = LookupError("no such note")
+        error.code = "NOT_FOUND"  # type: ignore[attr-defined]  # a code the plugin chose
+        raise error
+
     @plugin_entry(id="hang")
     async def hang(self) -> None:
         try:

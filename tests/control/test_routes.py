@@ -52,8 +52,11 @@ async def test_call_returns_the_result_and_maps_errors(api) -> None:
         "plugin": "probe",
         "entry": "add",
         "phase": "entry",
+        "code": None,
     }
     assert "'a'" in bad.json()["error"]["message"]
+    refused = (await api.post("/v1/call/probe.refuse")).json()["error"]
+    assert (refused["type"], refused["code"]) == ("EntryFailed", "NOT_FOUND")
 
 
 async def test_generator_entries_stream_as_json_lines_and_sse(api) -> None:

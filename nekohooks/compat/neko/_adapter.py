@@ -289,7 +289,10 @@ def _make_timer(attr: str, timer_id: str, seconds: float) -> Callable[..., Any]:
             await run.invoke(attr, {})
 
     job.__name__ = job.__qualname__ = f"neko_timer_{attr}"
-    marked: Callable[..., Any] = nekohooks.periodic(every=seconds, id=timer_id, asyncio=False)(job)
+    # N.E.K.O runs a timer at once, then every ``seconds``.
+    marked: Callable[..., Any] = nekohooks.periodic(
+        every=seconds, first_in=0, id=timer_id, asyncio=False
+    )(job)
     return marked
 
 

@@ -156,7 +156,7 @@ def timer_interval(
     auto_start: bool = True,
     metadata: Mapping[str, Any] | None = None,
 ) -> Callable[[F], F]:
-    """Run every ``seconds`` while the plugin runs (``auto_start=False`` timers never run)."""
+    """Run at start, then every ``seconds`` (``auto_start=False`` timers never run)."""
     if seconds <= 0:
         raise ValueError("seconds must be > 0")
     return _attach(
