@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -306,3 +307,28 @@ def test_pytest_option_checks_installed_plugins(tmp_path) -> None:
     assert "neko-contract[hello] PASSED" in proc.stdout
     assert "neko-contract[sloppy] FAILED" in proc.stdout
     assert "sloppy.first(**{'items': []}) raised IndexError: list index out of range" in proc.stdout
+
+
+def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            "--neko-examples=2",
+            "--neko-plugin=hello",
+            "--neko-isolated",
+            "empty",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "neko-contract[hello] PASSED" in proc.stdout
+    assert "neko-contract[hello-isolated] PASSED" in proc.stdout
