@@ -49,6 +49,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -65,7 +66,9 @@ __all__ = [
     "PluginFilter",
     "PluginOptions",
     "RestartPolicy",
+    "check_home",
     "default_home",
+    "home_problem",
     "load_config",
 ]
 
@@ -190,6 +193,30 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
     env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
     return Path(env).expanduser() if env else platformdirs.user_data_path("nekohooks")
+
+
+def home_problem(home: Path) -> str | None:
+    """Why plugins cannot keep their files under ``home``, or ``None`` if they can.
+
+    Creates ``home`` if it is missing and writes (and removes) one probe file in it.
+    """
+    existing = next((p for p in (home, *home.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".neko-probe-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def check_home(home: Path) -> None:
+    """Raise :class:`ConfigError` naming ``home`` and why plugins cannot keep files there."""
+    problem = home_problem(home)
+    if problem is not None:
+        raise ConfigError(f"the nekohooks home {home} cannot be used: {problem}")
 
 
 @attrs.frozen

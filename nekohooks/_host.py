@@ -27,7 +27,7 @@ from typing import Any
 import trio
 
 from ._address import Address, parse_address
-from ._config import HostConfig
+from ._config import HostConfig, check_home
 from ._delivery import MessageSink, deliver_message, log_message
 from ._discovery import folder_candidates, load_plugins
 from ._errors import EntryNotFound, PluginError, PluginUnavailable
@@ -438,10 +438,15 @@ async def open_host(
     A plugin that fails to load or start does not stop the others; see ``host.failures`` and
     ``host.status()``.
 
+    Raises:
+        ConfigError: the home cannot be used (missing and not creatable, not a folder, not
+            writable); no plugin was loaded.
+
     Cancellation: on cancel, or an error in the block, shutdown still runs (shielded, bounded
     by ``shutdown_timeout``); then the cancellation or error propagates.
     """
     config = config or HostConfig()
+    check_home(config.home)  # the host's problem, before any plugin starts
     registry = Registry()
     if plugins is None:
         in_folders, broken = folder_candidates(config.plugin_folders)

@@ -56,6 +56,7 @@ class _Crash(Exception):
         super().__init__(f"{phase}: {text}")
         self.phase = phase
         self.text = text
+        self.cause = None if isinstance(cause, str) else cause
 
 
 class PluginRunner:
@@ -86,7 +87,7 @@ class PluginRunner:
         self._stop = trio.Event()
         self._run_scope: trio.CancelScope | None = None
         self._constructed = False
-        self._calls = CallDeadlines()
+        self._calls = CallDeadlines(self._deaf_calls, env.limits.terminate_grace)
         self._crashes: list[float] = []
         self._rng = env.rng
 
@@ -112,13 +113,32 @@ class PluginRunner:
             since=self.running_since,
         )
 
-    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
-        """Remember the latest problem (shown in status), log it with the plugin's name, and
-        put it on the event stream."""
+    def record_fault(
+        self,
+        phase: Phase,
+        text: str,
+        *,
+        job: str | None = None,
+        exc: BaseException | None = None,
+    ) -> None:
+        """Remember the latest problem (shown in status), log it with the plugin's name (the
+        plugin's traceback, if ``exc`` is given, at debug level), and put it on the event
+        stream."""
         self.last_phase, self.last_error = phase, text
         what = f"{phase} {job!r}" if job else str(phase)
-        log.error("plugin %r: %s failed: %s", self.name, what, text)
+        about = {"plugin": self.name, "phase": str(phase)}
+        log.error("plugin %r: %s failed: %s", self.name, what, text, extra=about)
+        if exc is not None:
+            log.debug("plugin %r: %s traceback", self.name, what, exc_info=exc, extra=about)
         self.env.emit(EventKind.FAULT, self.name, phase=str(phase), error=text, job=job)
+
+    def _deaf_calls(self, count: int) -> None:
+        grace = self.env.limits.terminate_grace
+        self.record_fault(
+            Phase.ENTRY,
+            f"{count} call(s) still running {grace:g}s after their timeout: an entry ignores "
+            "cancellation, and its caller keeps waiting",
+        )
 
     def note_loop_block(self, seconds: float, where: str) -> None:
         """The watchdog saw this plugin hold the trio loop for ``seconds`` at ``where``."""
@@ -148,7 +168,7 @@ class PluginRunner:
                 try:
                     await self._run_once()
                 except _Crash as crash:
-                    self.record_fault(crash.phase, crash.text)
+                    self.record_fault(crash.phase, crash.text, exc=crash.cause)
                 else:
                     break
                 now = trio.current_time()
@@ -293,7 +313,7 @@ class PluginRunner:
                 try:
                     await self._run_hook(hook)
                 except PLUGIN_FAULTS as exc:
-                    self.record_fault(Phase.TERMINATE, f"{type(exc).__name__}: {exc}")
+                    self.record_fault(Phase.TERMINATE, f"{type(exc).__name__}: {exc}", exc=exc)
         if scope.cancelled_caught:
             self.record_fault(Phase.TERMINATE, f"did not finish within {grace:g}s; abandoned")
         self.instance = None
@@ -370,7 +390,7 @@ class PluginRunner:
         text = f"{type(exc).__name__}: {exc}"
         outcome = "timeout" if isinstance(exc, TimeoutError) else "failed"
         self.env.emit(EventKind.JOB, self.name, job=job_id, outcome=outcome, error=text)
-        self.record_fault(Phase.PERIODIC, text, job=job_id)
+        self.record_fault(Phase.PERIODIC, text, job=job_id, exc=exc)
 
     # ---- calls --------------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ def render(name: str) -> dict[str, str]:
         "cls": class_name(name),
         "floor": f"{major}.{minor}",
     }
+    values["commands"] = _aligned(_README_COMMANDS, values)
     package = values["package"]
     files = {
         "pyproject.toml": _PYPROJECT,
@@ -86,10 +87,23 @@ def render(name: str) -> dict[str, str]:
 def create(name: str, target: Path) -> list[Path]:
     """Write the project for ``name`` into folder ``target``; return the files written.
 
-    ``target`` must not exist or be an empty folder. Raises :class:`ScaffoldError` otherwise,
-    and ``ValueError`` for an invalid name.
+    ``target`` must not exist or be an empty folder. An empty folder is kept as it is (it may
+    be a mount point): the files are staged in a hidden folder inside it and moved up. Raises
+    :class:`ScaffoldError` for a folder that is not empty and for anything the file system
+    refuses (one line naming the path and the reason), and ``ValueError`` for an invalid name.
     """
     files = render(name)
+    try:
+        return _create(files, target)
+    except OSError as exc:
+        where = Path(exc.filename) if exc.filename else target
+        for part in (where, *where.parents):  # name the folder, not our hidden staging one
+            if ".neko-new-" in part.name:
+                where = part.parent
+        raise ScaffoldError(f"cannot create {target}: {where}: {exc.strerror or exc}") from exc
+
+
+def _create(files: dict[str, str], target: Path) -> list[Path]:
     if target.exists():
         if not target.is_dir():
             raise ScaffoldError(f"{target} exists and is not a folder")
@@ -97,17 +111,36 @@ def create(name: str, target: Path) -> list[Path]:
             raise ScaffoldError(
                 f"{target} already exists and is not empty; choose another --directory"
             )
-    parent = target.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.neko-new-"))
+        staging = Path(tempfile.mkdtemp(dir=target, prefix=".neko-new-"))
+    else:
+        parent = target.absolute().parent
+        existing = next(p for p in (parent, *parent.parents) if p.exists())
+        if not existing.is_dir():
+            raise ScaffoldError(f"cannot create {target}: {existing} is not a folder")
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.neko-new-"))
     try:
         for relative, text in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        if target.exists():
-            target.rmdir()  # empty, checked above
-        os.replace(staging, target)
+        if staging.parent == target:  # an existing empty folder: move the files up into it
+            tops = sorted({Path(relative).parts[0] for relative in files})
+            moved: list[Path] = []
+            try:
+                for top in tops:
+                    os.replace(staging / top, target / top)
+                    moved.append(target / top)
+            except BaseException:
+                for path in moved:
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                raise
+            staging.rmdir()
+        else:
+            os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -247,15 +280,11 @@ def test_heartbeat_every_minute_on_a_mock_clock(tmp_path: Path) -> None:
 _README = """\
 # $dist
 
-The `$name` plugin for [nekohooks](https://pypi.org/project/nekohooks/).
+The `$name` plugin for nekohooks: plugins are pip distributions that the `neko` host finds
+through the `neko.plugins` entry-point group.
 
 ```bash
-pip install -e ".[test]"      # registers the plugin (entry point "$name" in neko.plugins)
-neko list                     # $name should be listed as running
-neko info $name               # its entries and periodic jobs
-neko call $name.hello name=Ada
-pytest                        # the contract kit and the plugin's own tests
-neko run --only $name         # serve until Ctrl-C / SIGTERM
+$commands
 ```
 
 | file | what |
@@ -265,10 +294,30 @@ neko run --only $name         # serve until Ctrl-C / SIGTERM
 | `tests/test_$name.py` | `check_plugin("$name")` from `nekohooks.testing`, and calls through `open_host` |
 """
 
+#: The README's commands and their comments (aligned once the name is filled in).
+_README_COMMANDS = (
+    ('pip install -e ".[test]"', 'registers the plugin (entry point "$name" in neko.plugins)'),
+    ("neko list", "$name should be listed as running"),
+    ("neko info $name", "its entries and periodic jobs"),
+    ("neko call $name.hello name=Ada", "one call; prints the result"),
+    ("pytest", "the contract kit and the plugin's own tests"),
+    ("neko run --only $name", "serve until Ctrl-C / SIGTERM"),
+)
+
+
+def _aligned(pairs: tuple[tuple[str, str], ...], values: dict[str, str]) -> str:
+    """``command   # comment`` lines, the comments in one column."""
+    filled = [(Template(a).substitute(values), Template(b).substitute(values)) for a, b in pairs]
+    width = max(len(command) for command, _ in filled) + 2
+    return "\n".join(f"{command:<{width}}# {comment}" for command, comment in filled)
+
+
 _GITIGNORE = """\
 __pycache__/
 *.egg-info/
 build/
 dist/
 .venv/
+.hypothesis/
+.pytest_cache/
 """

@@ -1,4 +1,4 @@
-"""Every error nekohooks raises, in one tree (drawn in :mod:`nekohooks._errors`' docstring).
+"""Every error nekohooks raises, in one tree; the classes live in the private _errors module.
 
 ::
 

@@ -141,3 +141,66 @@ def test_the_generated_project_installs_is_listed_and_passes_its_tests(tmp_path:
     )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     assert "3 passed" in tests.stdout
+
+
+# ---- folders the file system refuses: one line, exit 1 (issue 13, defect 3) ----------------
+
+
+@pytest.mark.parametrize(
+    "directory, error",
+    [
+        ("/proc/neko-new-test", "/proc: No such file or directory"),  # mkdtemp in /proc
+        ("/etc/passwd/x", "/etc/passwd is not a folder"),
+        ("/etc/passwd/x/y", "/etc/passwd is not a folder"),
+    ],
+)
+def test_a_folder_that_cannot_be_made_is_one_line(
+    tmp_path: Path, directory: str, error: str
+) -> None:
+    proc = neko(tmp_path, "new", "weather", "-d", directory)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"Error: cannot create {directory}: {error}"]
+
+
+def test_an_existing_empty_folder_is_kept_not_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "mountpoint"
+    target.mkdir()
+    before = target.stat().st_ino
+    assert neko(tmp_path, "new", "weather", "-d", str(target)).returncode == 0
+    assert target.stat().st_ino == before  # filled in place: a mount point stays a mount point
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".gitignore",
+        "README.md",
+        "neko_weather",
+        "pyproject.toml",
+        "tests",
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
+def test_a_read_only_mount_and_a_mount_point_target(tmp_path: Path) -> None:
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        made = neko(tmp_path, "new", "weather", "-d", str(mount))  # the mount point itself
+        assert made.returncode == 0, made.stderr
+        assert (mount / "neko_weather" / "__init__.py").is_file()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        proc = neko(tmp_path, "new", "other", "-d", str(mount / "sub"))
+        assert proc.returncode == 1
+        assert proc.stderr.strip().splitlines() == [
+            f"Error: cannot create {mount / 'sub'}: {mount}: Read-only file system"
+        ]
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_the_scaffold_readme_and_gitignore() -> None:
+    files = render("weather_bot")
+    assert {".hypothesis/", ".pytest_cache/"} <= set(files[".gitignore"].splitlines())
+    assert "pypi.org" not in files["README.md"]  # nekohooks has no package-index page
+    block = files["README.md"].split("```bash\n")[1].split("```")[0].splitlines()
+    assert len({line.index("  # ") for line in block}) == 1, block  # one comment column
+    project = tomllib.loads(files["pyproject.toml"])
+    assert project["project"]["optional-dependencies"]["test"][0] == "nekohooks[testing]>=0.1"

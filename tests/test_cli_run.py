@@ -4,6 +4,7 @@ its status table and state-change log on a MockClock."""
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import pty
@@ -24,8 +25,9 @@ from processes import LineReader
 from rich.console import Console
 from test_cli import NEKO
 
-from nekohooks import HostConfig, NekoPluginBase, open_host, periodic
-from nekohooks.cli._render import status_table
+from nekohooks import HostConfig, NekoPluginBase, open_host, periodic, plugin_entry
+from nekohooks.cli._activity import Activity
+from nekohooks.cli._render import plugin_details, status_table
 from nekohooks.cli._run import log_changes
 
 
@@ -62,6 +64,13 @@ def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         stop(proc)
     text = log.drain(10)
+    first = text.splitlines()[0]
+    assert re.search(
+        rf"INFO neko: nekohooks 0.1.0 starting; home {re.escape(str(tmp_path))}; "
+        rf"config {re.escape(str(tmp_path / 'neko.toml'))} \(absent: defaults\); "
+        r"2 plugin\(s\) found: hello, reminders$",
+        first,
+    ), first
     assert "signal 15: shutting down" in text and "neko: stopped" in text
     assert "netkit" not in text and "companion" not in text  # --only: never loaded
     assert "Traceback" not in text
@@ -70,7 +79,7 @@ def test_run_logs_states_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
 SLOW = """
 import time
 import trio
-from nekohooks import NekoPluginBase
+from nekohooks import NekoPluginBase, periodic
 
 
 class Slow(NekoPluginBase):
@@ -91,6 +100,18 @@ class Stubborn(NekoPluginBase):
     def terminate(self):
         (self.ctx.home / "terminating").write_text("")
         time.sleep(60)  # a hung terminate; the host's grace is raised to 60 s below
+
+
+class Chatty(NekoPluginBase):
+    async def startup(self):
+        self.ctx.logger.info("ready to chat")
+
+    @periodic(every=0.2)
+    async def tick(self):
+        raise RuntimeError("flaky sensor")
+
+    async def terminate(self):
+        raise ValueError("cannot say goodbye")
 """
 
 
@@ -100,6 +121,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
     env = TempVenv(root / "venv")
     entry_points = {"slow": "neko_slow:Slow", "quick": "neko_slow:Quick"}
     entry_points["stubborn"] = "neko_slow:Stubborn"
+    entry_points["chatty"] = "neko_slow:Chatty"
     env.install(build_wheel(root, "neko-slow", {"neko_slow.py": SLOW}, entry_points=entry_points))
     return env
 
@@ -147,6 +169,49 @@ def test_a_second_signal_exits_at_once(venv: TempVenv, tmp_path: Path) -> None:
     assert "second signal: exiting now" in log.drain(10)
 
 
+def test_run_writes_json_lines_to_a_log_file(venv: TempVenv, tmp_path: Path) -> None:
+    log_file = tmp_path / "neko.jsonl"
+    env = run_env(tmp_path / "home", NEKO_LOAD_PLUGINS="chatty")
+    args = ["-vv", "run", "--log-file", str(log_file), "--log-format", "json"]
+    proc, stderr = start([str(venv.python), "-m", "nekohooks.cli", *args], env)
+    try:
+        deadline = time.monotonic() + 30
+        while "flaky sensor" not in (log_file.read_text() if log_file.exists() else ""):
+            assert time.monotonic() < deadline, stderr.drain(1)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stop(proc)
+    assert stderr.drain(1) == ""  # the log went to the file
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    for record in records:
+        assert set(record) == {
+            "time", "level", "logger", "plugin", "phase", "message", "exception"
+        }  # fmt: skip
+    assert records[0]["message"].startswith("nekohooks 0.1.0 starting; home ")
+    faults = {
+        r["phase"]: r
+        for r in records
+        if r["level"] == "ERROR" and r["plugin"] == "chatty" and r["phase"] is not None
+    }
+    assert faults["periodic"]["message"] == (
+        "plugin 'chatty': periodic 'tick' failed: RuntimeError: flaky sensor"
+    )
+    assert faults["terminate"]["message"] == (
+        "plugin 'chatty': terminate failed: ValueError: cannot say goodbye"
+    )
+    traces = {
+        r["phase"]: r["exception"] for r in records if r["level"] == "DEBUG" and r["exception"]
+    }
+    assert 'raise RuntimeError("flaky sensor")' in traces["periodic"]  # -vv: the traceback
+    assert 'raise ValueError("cannot say goodbye")' in traces["terminate"]
+    ready = [r for r in records if r["message"] == "ready to chat"]
+    assert ready and ready[0]["plugin"] == "chatty" and ready[0]["level"] == "INFO"
+    assert ready[0]["logger"] == "neko.plugin.chatty" and ready[0]["exception"] is None
+    assert records[-1]["message"] == "stopped"
+
+
 # ---- the real command on a terminal: the live table ---------------------------------------------
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -188,8 +253,9 @@ def test_run_shows_a_live_table_on_a_terminal(tmp_path: Path) -> None:
     try:
         # a frame may arrive in pieces: wait for the last row, not just the title
         assert term.read_until(r"2 of 2 plugins running(.|\n)*hello\s+│\s+running"), term.text
-        assert re.search(r"companion\s+│\s+running\s+│\s+0\s+│\s+9\s+│\s+0/0/0", term.text)
-        assert re.search(r"hello\s+│\s+running\s+│\s+0\s+│\s+1\s+│\s+0/0/0", term.text)
+        row = r"\s+│\s+running\s+│\s+\d+s\s+│\s+0\s+│\s+{}\s+│\s+0\s+│\s+0/0/0\s+│\s+{} in "
+        assert re.search("companion" + row.format(9, "checkpoint"), term.text), term.text
+        assert re.search("hello" + row.format(1, "announce"), term.text), term.text
         assert "jobs runs/failed/skipped" in term.text and "last error" in term.text
         term.proc.send_signal(signal.SIGTERM)
         assert term.read_until(r"0 of 2 plugins running(.|\n)*hello\s+│\s+stopped"), term.text
@@ -214,9 +280,13 @@ def test_no_live_logs_plain_lines_on_a_terminal(tmp_path: Path) -> None:
 
 
 class Steady(NekoPluginBase):
-    """Entries none; a job that fails every other run."""
+    """An entry; a job that fails every other run."""
 
     runs = 0
+
+    @plugin_entry(id="ping")
+    async def ping(self) -> str:
+        return "pong"
 
     @periodic(every=10)
     async def tick(self) -> None:
@@ -245,27 +315,54 @@ class Flaky(NekoPluginBase):
         raise RuntimeError("lost connection")
 
 
-def test_status_table_shows_state_restarts_jobs_and_last_error(tmp_path: Path) -> None:
+def test_status_table_shows_state_uptime_calls_jobs_and_last_error(tmp_path: Path) -> None:
     Steady.runs = 0
     tables: list[str] = []
+    start = 1767571200.0  # the wall clock follows the mock clock from here
+
+    def wall() -> float:
+        return start + trio.current_time()
 
     async def main() -> None:
         plugins = {"steady": Steady, "doomed": Doomed}
-        async with open_host(HostConfig(home=tmp_path), plugins=plugins, watchdog=False) as host:
+        config = HostConfig(home=tmp_path)
+        activity = Activity()
+        async with (
+            open_host(config, plugins=plugins, watchdog=False, wall_clock=wall) as host,
+            trio.open_nursery() as nursery,
+        ):
+            await nursery.start(activity.follow, host)
+            await host.call("steady.ping")
+            await host.call("steady.ping")
             await trio.sleep(45)  # four ticks: two failed; doomed keeps crashing and backing off
             for keep in (None, frozenset({"steady"})):
                 console = Console(record=True, width=200, color_system=None)
-                console.print(status_table(host, keep))
+                console.print(status_table(host, keep, activity=activity, now=wall()))
                 tables.append(console.export_text())
+            details = plugin_details(host, "steady", activity, now=wall())
+            assert details["uptime"] == 45
+            assert details["calls"] == {"served": 2, "failed": 0, "timed_out": 0}
+            (tick,) = details["jobs"]
+            assert (tick["runs"], tick["failures"], tick["last_run"], tick["next_run"]) == (
+                4,
+                2,
+                5,
+                5,
+            )
+            nursery.cancel_scope.cancel()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     full, only = tables
     assert "nekohooks 0.1.0: 1 of 2 plugins running" in full
     assert re.search(
-        r"steady\s+│\s+running\s+│\s+0\s+│\s+0\s+│\s+4/2/0\s+│\s+RuntimeError: even run", full
-    )
+        r"steady\s+│\s+running\s+│\s+45s\s+│\s+0\s+│\s+1\s+│\s+2\s+│\s+4/2/0\s+│\s+"
+        r"tick in 5s\s+│\s+RuntimeError: even run",
+        full,
+    ), full
     doomed = re.search(
-        r"doomed\s+│\s+(\w+)\s+│\s+(\d+)\s+│\s+0\s+│\s+-\s+│\s+RuntimeError: no database", full
+        r"doomed\s+│\s+(\w+)\s+│\s+-\s+│\s+(\d+)\s+│\s+0\s+│\s+0\s+│\s+-\s+│\s+-\s+│\s+"
+        r"RuntimeError: no database",
+        full,
     )
     assert doomed is not None and doomed[1] in ("restarting", "failed") and int(doomed[2]) >= 3
     assert "1 of 1 plugins running" in only and "doomed" not in only

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+import hypothesis
 import pytest
 import trio
 from modes import harness_both_ways
@@ -19,7 +20,15 @@ from plugin_factory import TempVenv, build_wheel
 
 from nekohooks import NekoPluginBase, hookimpl, lifecycle, periodic, plugin_entry
 from nekohooks.errors import InvalidArguments
-from nekohooks.testing import ContractViolation, check_plugin, open_harness
+from nekohooks.testing import (
+    Budget,
+    ContractViolation,
+    check_plugin,
+    from_schema,
+    open_harness,
+    valid_arguments,
+)
+from nekohooks.testing._budget import Runaway, Worker, nothing_to_open
 
 EXAMPLES = ["companion", "hello", "netkit", "reminders"]
 
@@ -245,11 +254,84 @@ def test_a_startup_crash_is_reported_as_such() -> None:
     assert "did not start: startup failed: OSError: no such device" in message
 
 
-def test_an_unknown_plugin_name_is_reported(tmp_path) -> None:
-    report = check_plugin("no-such-plugin", home=tmp_path, raise_on_violation=False)
-    assert report.violations == (
-        "no plugin named 'no-such-plugin' is installed (entry point group neko.plugins)",
+def test_an_unknown_plugin_name_is_not_installed_not_a_broken_contract(tmp_path) -> None:
+    with pytest.raises(LookupError) as caught:
+        check_plugin("no-such-plugin", home=tmp_path, raise_on_violation=False)
+    assert str(caught.value).startswith("no installed plugin 'no-such-plugin' (installed: ")
+    assert "hello" in str(caught.value)
+
+
+# ---- budgets: generated sizes, memory and time per example (issue 13, defect 2) ------------
+
+
+class Grows(NekoPluginBase):
+    @plugin_entry(id="grow")
+    def grow(self, n: int) -> int:
+        return len(bytearray(abs(n)))  # n bytes, allocated in one C call
+
+
+def test_unbounded_integers_get_modest_sizes_by_default() -> None:
+    report = check_plugin(Grows, name="grows", max_examples=30)
+    assert report.ok  # |n| <= Budget().max_integer: a few kilobytes at most
+    values = []
+
+    @hypothesis.given(valid_arguments({"properties": {"n": {"type": "integer"}}}))
+    @hypothesis.settings(max_examples=200, database=None)
+    def draw(args: dict[str, int]) -> None:
+        values.append(args.get("n", 0))
+
+    draw()
+    assert max(map(abs, values)) <= Budget().max_integer == 10_000
+    wide = from_schema({"type": "integer", "minimum": 5}, Budget(max_integer=10))
+    assert wide.validate() is None  # a bounded side keeps its bound
+    hypothesis.find(wide, lambda n: n == 15)  # the other side reaches minimum + max_integer
+
+
+def test_an_example_over_the_memory_budget_is_a_violation_with_shrunk_arguments() -> None:
+    progress: list[str] = []
+    report = check_plugin(
+        Grows,
+        name="grows",
+        max_examples=30,
+        budget=Budget(max_integer=10**12, memory_mb=64),
+        progress=progress.append,
+        raise_on_violation=False,
     )
+    (violation,) = [v for v in report.violations if v.startswith("grows.grow(")]
+    n = int(violation.split("{'n': ")[1].split("}")[0])
+    # about the budget (the peak also counts the call's own few MB), shrunk from up to 10**12
+    assert 56 * 2**20 < abs(n) < 2**31, violation
+    assert "used more than 64 MB of memory (each example's budget" in violation
+    assert progress[0] == "[1/4] starts and stops"
+    assert any(
+        line.startswith("[2/4] grows.grow answers valid arguments: 1 violation(s) (")
+        for line in progress
+    ), progress
+
+
+def test_the_worker_kills_a_runaway_and_starts_afresh() -> None:
+    def handle(request: tuple[str, int]) -> int:
+        what, size = request
+        if what == "grow":
+            return len(bytearray(size))  # freed at once: only the peak shows it
+        if what == "sleep":
+            time.sleep(size)
+        if what == "exit":
+            os._exit(3)
+        return os.getpid()
+
+    with Worker(lambda: nothing_to_open(handle), Budget(memory_mb=32, seconds=1)) as worker:
+        first = worker.ask(("pid", 0))
+        assert worker.ask(("grow", 8 * 2**20)) == 8 * 2**20
+        with pytest.raises(Runaway, match="used more than 32 MB of memory"):
+            worker.ask(("grow", 64 * 2**20))
+        with pytest.raises(Runaway, match=r"took longer than 1s of real time"):
+            worker.ask(("sleep", 30))
+        with pytest.raises(Runaway, match=r"ended the process it ran in \(exit code 3\)"):
+            worker.ask(("exit", 0))
+        second = worker.ask(("pid", 0))
+        assert first != second != os.getpid()  # each runaway cost its child
+    assert worker.forked  # on Linux the budget is enforced from outside the child
 
 
 @harness_both_ways
@@ -304,9 +386,29 @@ def test_pytest_option_checks_installed_plugins(tmp_path) -> None:
         timeout=300,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "neko-contract[hello] PASSED" in proc.stdout
-    assert "neko-contract[sloppy] FAILED" in proc.stdout
+    assert "collected 9 items" in proc.stdout  # each check of each plugin is an item
+    for check in (
+        "starts and stops",
+        "hello.greet answers valid arguments",
+        "hello.greet refuses invalid arguments",
+        "periodic jobs keep time",
+        "lifecycles leave nothing behind",
+    ):
+        assert f"neko-contract[hello]::{check} PASSED" in proc.stdout
+    assert "neko-contract[sloppy]::sloppy.first answers valid arguments FAILED" in proc.stdout
+    assert "neko-contract[sloppy]::sloppy.first refuses invalid arguments PASSED" in proc.stdout
     assert "sloppy.first(**{'items': []}) raised IndexError: list index out of range" in proc.stdout
+    assert "1 failed, 8 passed" in proc.stdout
+    missing = subprocess.run(
+        [*command, "--neko-plugin=nosuch", "empty"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert missing.returncode == 2, missing.stdout  # interrupted: a collection error
+    assert "no installed plugin 'nosuch' (installed: " in missing.stdout
+    assert "broke" not in missing.stdout
 
 
 def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
@@ -330,5 +432,5 @@ def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "neko-contract[hello] PASSED" in proc.stdout
-    assert "neko-contract[hello-isolated] PASSED" in proc.stdout
+    for plugin in ("hello", "hello-isolated"):
+        assert f"neko-contract[{plugin}]::lifecycles leave nothing behind PASSED" in proc.stdout

@@ -342,7 +342,9 @@ async def test_status_shows_the_process_and_its_memory(tmp_path: Path) -> None:
         console = Console(record=True, width=200, color_system=None)
         console.print(status_table(host))
         table = console.export_text()
-    assert re.search(rf"faulty\s+│\s+running\s+│\s+0\s+│.*│\s+pid {status.pid}, \d+\.\d MiB", table)
+    assert re.search(
+        rf"faulty\s+│\s+running\s+│\s+\d+s\s+│\s+0\s+│.*│\s+pid {status.pid}, \d+\.\d MiB", table
+    )  # state, uptime, restarts, ..., process
     assert re.search(r"neighbour\s+│\s+running\s+│.*│\s+-\s+│", table)
 
 

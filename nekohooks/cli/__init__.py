@@ -1,9 +1,10 @@
 """The ``neko`` command: list, inspect, call, run and scaffold plugins.
 
 Nothing in nekohooks imports this package. Each group of commands is a module here
-(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_adopt``) registered on :func:`main`
-below; what they print is in ``_render``, their shared options in ``_options``, ``key=value``
-parsing in ``_args``, and how the process ends (signals, leaked threads) in ``_signals``.
+(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``,
+``_isolation``) registered on :func:`main` below; what they print is in ``_render``, their
+shared options in ``_options``, their log in ``_logging``, ``key=value`` parsing in ``_args``,
+and how the process ends (signals, deadlines, leaked threads) in ``_signals``.
 
 Every command that lists something takes ``--json`` (``schema`` always prints JSON). Exit codes:
 0 success; 1 a plugin or entry problem (unknown plugin, bad argument value, failed call,
@@ -54,6 +55,7 @@ COMMANDS = {
     "check": "._plugins:check",
     "run": "._run:run",
     "new": "._new:new",
+    "doctor": "._doctor:doctor",
     "adopt": "._adopt:adopt",
     "status": "._live:status",
     "enable": "._live:enable",
@@ -104,8 +106,14 @@ class _NekoGroup(click.Group):
     callback=_print_version,
     help="Show nekohooks' version and the installed plugins, then exit.",
 )
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
-def main(verbose: int) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output on stderr; -vv: debug, with plugins' tracebacks.",
+)
+@click.option("--debug", is_flag=True, help="The same as -vv.")
+def main(verbose: int, debug: bool) -> None:
     """nekohooks: run and inspect plugins installed as packages.
 
     Plugins are distributions registered in the `neko.plugins` entry-point group. NEKO_HOME,

@@ -10,7 +10,7 @@ import click
 
 from .._address import parse_address
 
-__all__ = ["parse_args_json", "parse_pairs", "parse_value", "split_target"]
+__all__ = ["not_json", "parse_args_json", "parse_pairs", "parse_value", "split_target"]
 
 
 def parse_value(text: str, schema: Any) -> Any:
@@ -37,15 +37,39 @@ def parse_args_json(args_json: str | None) -> dict[str, Any]:
     return parsed
 
 
-def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``key=value`` words → ``{key: text}`` (usage error for a word without ``=``)."""
-    texts: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
+def parse_pairs(pairs: tuple[str, ...], *, args_json: str | None = None) -> dict[str, str]:
+    """``key=value`` words → ``{key: text}``.
+
+    Usage errors: a word without ``=``, a key given twice, and pairs together with ``--args``
+    (which holds all the arguments): nothing is merged silently.
+    """
+    for pair in pairs:  # a malformed word first, wherever it is
+        key, sep, _ = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not key=value", param_hint="PAIRS")
+    texts: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key in texts:
+            raise click.BadParameter(
+                f"{key!r} is given twice ({key}={texts[key]} and {pair})", param_hint="PAIRS"
+            )
         texts[key] = value
+    if texts and args_json:
+        raise click.BadParameter(
+            "give the arguments either as key=value pairs or as one --args JSON object, not both",
+            param_hint="'--args'",
+        )
     return texts
+
+
+def not_json(value: Any) -> bool:
+    """True if ``value`` is not JSON (the contract kit's test: no NaN, no arbitrary objects)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return True
+    return False
 
 
 def split_target(target: str, plugins: Collection[str] = ()) -> str:

@@ -1,9 +1,7 @@
-"""Options the commands share: ``-v`` logging, ``--json``, and ``--only`` checked against the installed plugins."""
+"""Options the commands share: ``-v``, ``--json``, and ``--only`` checked against the installed plugins."""
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -15,43 +13,23 @@ from .._errors import NekoError
 from .._scan_cache import cached_scan
 
 __all__ = [
-    "LOG_FORMAT",
     "check_only",
     "installed_names",
     "json_option",
     "not_installed",
     "only_option",
     "require_plugin",
-    "setup_logging",
     "split_only",
     "verbosity",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def setup_logging(
-    verbose: int, *, default: int = logging.WARNING, handler: logging.Handler | None = None
-) -> None:
-    """Log lines on stderr (or ``handler``); each ``-v`` lowers the threshold one level.
-
-    The threshold is set on the handler too, so code that lowers a logger's level to capture
-    records (the contract kit does) does not spill them onto the terminal.
-    """
-    level = max(logging.DEBUG, default - 10 * verbose)
-    if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.setLevel(level)
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-
 
 def verbosity() -> int:
-    """How many ``-v`` the ``neko`` group was given."""
-    ctx = click.get_current_context()
-    return int(ctx.find_root().params.get("verbose") or 0)
+    """How many ``-v`` the ``neko`` group was given (``--debug`` counts as two)."""
+    params = click.get_current_context().find_root().params
+    return max(int(params.get("verbose") or 0), 2 if params.get("debug") else 0)
 
 
 def installed_names() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -15,7 +16,9 @@ from rich.text import Text
 
 from .._host import Host
 from .._model import PluginState, PluginStatus
+from .._records import plugin_detail
 from .._version import __version__
+from ._activity import Activity, span
 
 __all__ = [
     "BROKEN",
@@ -24,6 +27,7 @@ __all__ = [
     "dumps",
     "info_lines",
     "job_totals",
+    "plugin_details",
     "plugins_table",
     "status_table",
 ]
@@ -79,16 +83,27 @@ def plugins_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def info_lines(row: dict[str, Any]) -> None:
-    """Print ``neko info``'s text view of one plugin record."""
+    """Print ``neko info``'s text view of one plugin record (see :func:`plugin_details`).
+
+    Plugin-supplied strings are escaped or printed without markup: shown as written.
+    """
     name = escape(row["name"])
     console.print(f"[bold]{name}[/] {escape(row['distribution'] or '')} {row['version'] or ''}")
     error = f" ({row['error']})" if row["error"] else ""
     console.print(f"status: {row['status']}{error}", markup=False)
+    calls = row.get("calls")
+    if calls is not None:  # a running host's control API does not send these
+        up = "-" if row["uptime"] is None else span(row["uptime"])
+        console.print(
+            f"up {up}; calls served {calls['served']} ({calls['failed']} failed, "
+            f"{calls['timed_out']} timed out)",
+            highlight=False,
+        )
     if row["pid"] is not None:
         process = process_text(row["pid"], row["rss"])
         console.print(f"process: {process}, restarts {row['restarts']}", highlight=False)
     if row["description"]:
-        console.print(row["description"], markup=False)
+        console.print(row["description"], markup=False, highlight=False)
     for entry in row["entries"]:
         params = entry["parameters"].get("properties", {})
         required = set(entry["parameters"].get("required", []))
@@ -97,12 +112,59 @@ def info_lines(row: dict[str, Any]) -> None:
             for name, spec in params.items()
         )
         console.print(
-            f"  {name}.{escape(entry['id'])}({escape(args)}) [dim]{escape(entry['description'])}[/]",
+            f"  {name}.{escape(entry['id'])}({escape(args)}) "
+            f"\\[{entry['kind']}, {entry['runs_on']}] [dim]{escape(entry['description'])}[/]",
             highlight=False,
             soft_wrap=True,
         )
-    for job, schedule in row["schedules"].items():
-        console.print(f"  job {job}: {schedule}", markup=False)
+    if "jobs" not in row:
+        for job_id, schedule in row["schedules"].items():
+            console.print(f"  job {job_id}: {schedule}", markup=False)
+    for job in row.get("jobs", ()):
+        last = "never" if job["last_run"] is None else f"{span(job['last_run'])} ago"
+        after = "-" if job["next_run"] is None else f"in {span(job['next_run'])}"
+        console.print(
+            f"  job {job['id']}: {job['schedule']}; runs {job['runs']} ({job['failures']} "
+            f"failed, {job['skipped']} skipped); last {last}; next {after}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def plugin_details(
+    host: Host, name: str, activity: Activity | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """``neko info``'s record of one plugin: :func:`~nekohooks._records.plugin_detail` plus
+    its uptime (seconds), calls served, and each job's counters with its last and next run
+    (seconds ago / from now; ``activity`` is what the event stream said about job runs)."""
+    now = time.time() if now is None else now
+    activity = activity or Activity()
+    row = plugin_detail(host, name)
+    found = host.plugins.get(name)
+    status = host.status(name)
+    row["uptime"] = None if status.since is None else now - status.since
+    row["calls"] = {
+        "served": status.calls,
+        "failed": status.call_failures,
+        "timed_out": status.call_timeouts,
+    }
+    jobs = []
+    for job in found.jobs if found else ():
+        last = activity.last(name, job.id)
+        upcoming = activity.next(status, job, now)
+        jobs.append(
+            {
+                "id": job.id,
+                "schedule": job.describe(),
+                "runs": status.job_runs.get(job.id, 0),
+                "failures": status.job_failures.get(job.id, 0),
+                "skipped": status.job_skipped.get(job.id, 0),
+                "last_run": None if last is None else now - last,
+                "next_run": None if upcoming is None else upcoming - now,
+            }
+        )
+    row["jobs"] = jobs
+    return row
 
 
 def job_totals(status: PluginStatus) -> tuple[int, int, int]:
@@ -119,33 +181,50 @@ def status_table(
     keep: frozenset[str] | None = None,
     *,
     caption: str = "Ctrl-C or SIGTERM stops every plugin cleanly",
+    activity: Activity | None = None,
+    now: float | None = None,
 ) -> Table:
-    """The live status table of ``neko run``: one row per plugin."""
+    """The live status table of ``neko run``: one row per plugin.
+
+    ``activity`` (the event stream's record of job runs) gives the next job's time; ``now``
+    is the wall clock (default: ``time.time()``).
+    """
+    now = time.time() if now is None else now
+    activity = activity or Activity()
     statuses = [s for s in host.statuses() if keep is None or s.name in keep]
     running = sum(s.state is PluginState.RUNNING for s in statuses)
     title = f"nekohooks {__version__}: {running} of {len(statuses)} plugins running"
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("plugin", style="bold")
     table.add_column("state")
+    table.add_column("up", justify="right")
     table.add_column("restarts", justify="right")
     table.add_column("entries", justify="right")
+    table.add_column("calls", justify="right")
     table.add_column("jobs runs/failed/skipped", justify="right")
+    table.add_column("next job")
     isolated = any(s.pid is not None for s in statuses)
     if isolated:
         table.add_column("process", justify="right")
-    table.add_column("last error", overflow="fold", max_width=60)
+    table.add_column("last error", overflow="fold", max_width=50)
     plugins = host.plugins
     for status in statuses:
         info = plugins.get(status.name)
         runs, failed, skipped = job_totals(status)
         jobs = f"{runs}/{failed}/{skipped}" if info and info.jobs else "-"
+        failures = status.call_failures + status.call_timeouts
+        calls = f"{status.calls}" + (f" ({failures} failed)" if failures else "")
+        soonest = activity.soonest(status, {j.id: j for j in info.jobs}, now) if info else None
         process = [process_text(status.pid, status.rss)] if isolated else []
         table.add_row(
             status.name,
             Text(status.state.value, style=_STATE_STYLE[status.state]),
+            span(now - status.since) if status.since is not None else "-",
             str(status.restarts),
             str(len(info.entries)) if info else "-",
+            Text(calls, style="red" if failures else ""),
             Text(jobs, style="red" if failed else ""),
+            f"{soonest[0]} in {span(soonest[1] - now)}" if soonest else "-",
             *process,
             Text(status.last_error or "", style="red"),
         )

@@ -13,12 +13,16 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.spinner import Spinner
 
+from .._config import HostConfig
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginStatus
 from .._process import serve
-from ._oneshot import host_config
-from ._options import check_only, installed_names, only_option, setup_logging, split_only, verbosity
+from .._version import __version__
+from ._activity import Activity
+from ._logging import log_handler, setup_logging
+from ._oneshot import config_source, host_config
+from ._options import check_only, installed_names, only_option, split_only, verbosity
 from ._render import console, job_totals, status_table
 from ._signals import StartupSignals
 
@@ -56,10 +60,21 @@ async def log_changes(host: Host, keep: frozenset[str] | None, every: float = 1.
         await trio.sleep(every)
 
 
-async def _refresh(live: Live, host: Host, keep: frozenset[str] | None, every: float) -> None:
+async def _refresh(
+    live: Live, host: Host, keep: frozenset[str] | None, every: float, activity: Activity
+) -> None:
     while True:
-        live.update(status_table(host, keep), refresh=True)
+        live.update(status_table(host, keep, activity=activity), refresh=True)
         await trio.sleep(every)
+
+
+def startup_line(config: HostConfig, names: list[str]) -> str:
+    """``neko run``'s first line: version, home, config file and the plugins found."""
+    found = f"{len(names)} plugin(s) found" + (f": {', '.join(names)}" if names else "")
+    return (
+        f"nekohooks {__version__} starting; home {config.home}; config {config_source(config)}; "
+        f"{found}"
+    )
 
 
 def _serving(
@@ -94,6 +109,18 @@ def _listen_address(text: str | None) -> tuple[str, int] | None:
     help="Log state changes as plain lines even on a terminal (no live table).",
 )
 @click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Append the log to this file instead of the terminal.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line (time, level, logger, plugin, phase, message, exception).",
+)
+@click.option(
     "--listen",
     metavar="HOST:PORT",
     help="Also serve the control API on TCP (bearer token: `neko token`) and the web console "
@@ -104,7 +131,14 @@ def _listen_address(text: str | None) -> tuple[str, int] | None:
     is_flag=True,
     help="Let the web console pip install and uninstall plugins (with --listen).",
 )
-def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install: bool) -> None:
+def run(
+    only: tuple[str, ...],
+    no_live: bool,
+    log_file: Path | None,
+    log_format: str,
+    listen: str | None,
+    allow_install: bool,
+) -> None:
     """Run the plugins until SIGINT or SIGTERM, then shut down cleanly.
 
     On a terminal a live table shows each plugin's state, restarts, entries, job runs and last
@@ -115,17 +149,24 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install:
     keep = check_only(split_only(only))
     config = host_config(keep)
     live_on = sys.stdout.isatty() and not no_live
-    if live_on:  # log lines print above the live table
-        handler = RichHandler(console=console, show_path=False)
+    if live_on and log_file is None and log_format == "text":  # lines print above the table
+        handler: logging.Handler = RichHandler(console=console, show_path=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        setup_logging(verbosity(), default=logging.INFO, handler=handler)
     else:
-        setup_logging(verbosity(), default=logging.INFO)
+        try:
+            handler = log_handler(log_file, log_format)
+        except OSError as exc:
+            hint = "'--log-file'"
+            raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint=hint) from None
+    setup_logging(verbosity(), default=logging.INFO, handler=handler)
+    found = [name for name in installed_names() if keep is None or name in keep]
+    log.info("%s", startup_line(config, found))
 
     async def serve_plugins(live: Live | None) -> None:
         early = StartupSignals()
-        async with trio.open_nursery() as nursery:
-            await nursery.start(early.watch)
+        activity = Activity()  # job runs, from the host's event stream
+
+        async def hosted() -> None:
             with early.startup:
                 async with (
                     open_host(config) as host,
@@ -136,10 +177,11 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install:
                         names = ", ".join(installed_names()) or "none"
                         log.warning("no plugins to run (installed: %s)", names)
                     async with trio.open_nursery() as reporters:
+                        await reporters.start(activity.follow, host)
 
                         def ready() -> None:  # serve() handles the signals from here on
                             if live is not None:
-                                reporters.start_soon(_refresh, live, host, keep, 0.5)
+                                reporters.start_soon(_refresh, live, host, keep, 0.5, activity)
                             else:
                                 reporters.start_soon(log_changes, host, keep)
 
@@ -147,8 +189,19 @@ def run(only: tuple[str, ...], no_live: bool, listen: str | None, allow_install:
                         log.info("signal %d: shutting down", signum)
                         reporters.cancel_scope.cancel()
                 if live is not None:
-                    live.update(status_table(host, keep, caption="stopped"), refresh=True)
-            nursery.cancel_scope.cancel()  # start-up was cancelled: stop watching
+                    table = status_table(host, keep, caption="stopped", activity=activity)
+                    live.update(table, refresh=True)
+
+        error: Exception | None = None
+        async with trio.open_nursery() as nursery:
+            await nursery.start(early.watch)
+            try:
+                await hosted()
+            except Exception as exc:  # re-raised below, outside the nursery, unwrapped
+                error = exc
+            nursery.cancel_scope.cancel()  # start-up was cancelled (or failed): stop watching
+        if error is not None:
+            raise error
         log.info("stopped")
 
     try:

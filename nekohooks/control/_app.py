@@ -14,6 +14,7 @@ routes do not know, a malformed body or a wrong method too.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -44,6 +45,9 @@ NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
 #: An idle event stream sends an SSE comment this often, so a vanished client is noticed.
 KEEPALIVE = 15.0
+#: A plain call starts watching for its client's disconnect after this long (seconds):
+#: waiting on the server's receive queue costs more than a quick call itself.
+WATCH_AFTER = 0.05
 _HTTP_TYPES = {
     400: "BadRequest",
     404: "NotFound",
@@ -100,7 +104,11 @@ class _Streamed(Response):
             nursery.cancel_scope.cancel()
 
 
-async def _cancel_on_disconnect(receive: Any, scope: trio.CancelScope) -> None:
+async def _cancel_on_disconnect(
+    receive: Any, scope: trio.CancelScope, *, after: float = 0.0
+) -> None:
+    if after:  # most calls are over by then: they never wait on the server's queue
+        await trio.sleep(after)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -114,7 +122,8 @@ async def _until_disconnect(request: Request, fn: Callable[[], Awaitable[Any]]) 
     value: Any = GONE
     error: Exception | None = None
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_cancel_on_disconnect, request.receive, nursery.cancel_scope)
+        watch = functools.partial(_cancel_on_disconnect, after=WATCH_AFTER)
+        nursery.start_soon(watch, request.receive, nursery.cancel_scope)
         try:
             value = await fn()
         except Exception as exc:  # raised below, outside the nursery: not in a group

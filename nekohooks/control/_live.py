@@ -13,18 +13,24 @@ module adds is policy:
 * **restart** is stop + start with a fresh runner and context (same code).
 * **reload** imports the plugin's distribution afresh and swaps the new code in. In process
   that is only safe when its top-level package belongs to it alone: the package's modules
-  are taken out of ``sys.modules``, the entry point imported again, and if anything fails the
-  old modules go back and the old code is started again (never a half-reloaded module).
+  are taken out of ``sys.modules`` and the entry point imported again while the old plugin
+  still runs; if anything fails the old modules go back and the old plugin was never stopped
+  (never a half-reloaded module), else the old plugin stops and the new one starts.
   A plugin without a distribution, or sharing its package with another plugin, is refused
   with a message saying that a host restart is needed.
 * **rescan** adds plugins whose distributions were installed since, and removes those whose
-  distributions are gone, without touching the others.
+  distributions are gone, without touching the others (nor plugins installed into
+  environments of their own, which this environment's scan cannot see).
+* A plugin that runs isolated in a process is reloaded the same way: the new runner starts a
+  new process, which imports the new code. One in an environment of its own is refused
+  (its environment's record would have to be rebuilt): restart the host.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from pathlib import Path
 
 import trio
@@ -137,12 +143,21 @@ class Live:
             PluginUnavailable: it is disabled.
             PluginError: it cannot be reloaded in process (no distribution, a package shared
                 with another plugin, no longer installed); or the new code failed to load,
-                in which case the old code is running again, exactly as before.
+                in which case the old plugin was never stopped and keeps running its code.
+
+        The new code is imported (in a worker thread) while the old plugin still runs; only
+        once it has loaded and registered is the old plugin stopped and the new one started.
         """
         async with self.lock:
             self._require_loaded(name, "reload")
             old = self.host.registry.plugins[name]
             info = old.info
+            if _own_environment(old):
+                raise PluginError(
+                    name,
+                    "runs from an environment of its own (`neko install --isolated`): "
+                    "install the new version there, then restart the host to load it",
+                )
             if info.distribution is None:
                 raise PluginError(
                     name,
@@ -163,34 +178,22 @@ class Live:
             candidates = [c for c in _rescan() if c.name == name]
             if not candidates:
                 raise PluginError(name, "is no longer installed; use rescan")
-            was_running = self.host.runners[name].state is PluginState.RUNNING
-            await self.host.remove_plugin(name)
             swap = ModuleSwap(package)
-            swap.take()
+            swap.take()  # the old plugin keeps the module objects it holds, and keeps running
             scratch = await _load(candidates, self.host)
-            if name in scratch.plugins:
-                swap.commit()
-                await self.host.add_plugin(self._adopt(scratch.plugins[name]))
-                return
-            swap.restore()  # the old code, exactly as it was
-            self.host.registry.add(
-                name,
-                old.plugin_class or old.obj,
-                value=info.value,
-                distribution=info.distribution,
-                version=info.version,
-            )
-            await self.host.add_plugin(self.host.registry.plugins[name])
-            if not was_running:
-                await self.host.stop_plugin(name)
-            failure = next((f for f in scratch.failures if f.name == name), None)
-            why = f"{failure.phase}: {failure.error}" if failure else "it did not register"
-            raise PluginError(
-                name,
-                f"reload failed ({why}); the previous code "
-                f"({info.distribution} {info.version}) is running again",
-                phase=failure.phase if failure else None,
-            )
+            if name not in scratch.plugins:
+                swap.restore()  # the old modules, exactly as they were; nothing was stopped
+                failure = next((f for f in scratch.failures if f.name == name), None)
+                why = f"{failure.phase}: {failure.error}" if failure else "it did not register"
+                raise PluginError(
+                    name,
+                    f"reload failed ({why}); the previous code "
+                    f"({info.distribution} {info.version}) keeps running",
+                    phase=failure.phase if failure else None,
+                )
+            swap.commit()
+            await self.host.remove_plugin(name)  # stops it: terminate, tasks, context
+            await self.host.add_plugin(self._adopt(scratch.plugins[name]))
 
     async def rescan(self) -> tuple[list[str], list[str]]:
         """Add plugins installed since the last scan, remove those whose distribution is gone.
@@ -207,6 +210,8 @@ class Live:
             known |= {f.name for f in registry.failures}
             removed: list[str] = []
             for name, loaded in list(registry.plugins.items()):
+                if _own_environment(loaded):
+                    continue  # not in this environment's scan: its own venv holds it
                 if loaded.info.distribution is not None and name not in installed:
                     await self.host.remove_plugin(name)
                     removed.append(name)
@@ -266,6 +271,14 @@ class Live:
         registry.failures.extend(scratch.failures)
         for loaded in scratch.plugins.values():
             await self.host.add_plugin(self._adopt(loaded))
+
+
+def _own_environment(loaded: LoadedPlugin) -> bool:
+    """Whether ``loaded`` lives in an environment of its own (``neko install --isolated``);
+    such plugins are never in this environment's scan. (Checked without importing the
+    isolation package: if it was never imported, there are none.)"""
+    envs = sys.modules.get("nekohooks.isolation._envs")
+    return envs is not None and isinstance(loaded.obj, envs.EnvPlugin)
 
 
 def _rescan() -> list[Candidate]:

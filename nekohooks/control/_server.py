@@ -187,6 +187,9 @@ async def _serve(
     config.accesslog = None
     config.errorlog = server_log
     config.graceful_timeout = 1.0
+    # longer than clients keep idle connections (httpx: 5 s), so a client never reuses one
+    # the server is closing at that very moment
+    config.keep_alive_timeout = 30.0
     config.include_server_header = False
     with sock:
         sock.setblocking(False)

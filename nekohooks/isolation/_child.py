@@ -168,10 +168,12 @@ class _ChildRunner(PluginRunner):
     def _send(self, frame: Any) -> None:
         self.out.post(f.encode(frame))
 
-    def record_fault(self, phase: Phase, text: str, *, job: str | None = None) -> None:
+    def record_fault(
+        self, phase: Phase, text: str, *, job: str | None = None, exc: BaseException | None = None
+    ) -> None:
         if self.memory and "MemoryError" in text:
             self.exceeded_memory(phase, f"job {job!r}" if job else "")
-        super().record_fault(phase, text, job=job)
+        super().record_fault(phase, text, job=job, exc=exc)
 
     def exceeded_memory(self, phase: Phase, what: str) -> None:
         """The plugin ran out of its memory limit in ``phase``: the process ends (any thread)."""

@@ -4,6 +4,8 @@
   installed plugin or a plugin object and raises :class:`ContractViolation` listing each
   violation with hypothesis's minimal example. ``pytest --neko-plugin NAME`` and
   ``neko check NAME`` run it from the command line.
+  Generated sizes and each example's memory and real time are bounded by a :class:`Budget`;
+  :func:`plan_contract` lists the checks to run them one at a time (the pytest plugin does).
 * :func:`open_harness` runs one plugin in a real host under trio's ``MockClock``, for an
   author's own tests: three days of periodic jobs in milliseconds, every message and log record
   captured.
@@ -22,11 +24,14 @@ except ImportError as exc:
         name=exc.name,
     ) from None
 
-from ._contract import ContractReport, ContractViolation, check_plugin
+from ._budget import Budget
+from ._contract import ContractPlan, ContractReport, ContractViolation, check_plugin, plan_contract
 from ._harness import Message, PluginHarness, open_harness
 from ._strategies import from_schema, invalid_arguments, valid_arguments
 
 __all__ = [
+    "Budget",
+    "ContractPlan",
     "ContractReport",
     "ContractViolation",
     "Message",
@@ -35,5 +40,6 @@ __all__ = [
     "from_schema",
     "invalid_arguments",
     "open_harness",
+    "plan_contract",
     "valid_arguments",
 ]

@@ -101,12 +101,18 @@ def _foreign(code: types.CodeType) -> bool:
 
 
 def stuck_at(thread: threading.Thread, root: trio.lowlevel.Task | None) -> str:
-    """Where a stuck run is: plugin frames on the thread's stack, else in its trio tasks."""
-    frame = sys._current_frames().get(thread.ident or 0)
-    while frame is not None:
-        if _foreign(frame.f_code):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}"
-        frame = frame.f_back
+    """Where a stuck run is: plugin frames on the thread's stack, else on a worker thread's
+    (a sync entry runs in one), else in its trio tasks."""
+    stacks = sys._current_frames()
+    me = threading.get_ident()
+    idents = [thread.ident or 0, *(i for i in stacks if i not in (thread.ident, me))]
+    for ident in idents:
+        frame = stacks.get(ident)
+        while frame is not None:
+            if _foreign(frame.f_code):
+                code = frame.f_code
+                return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
+            frame = frame.f_back
     # A task that keeps being rescheduled is suspended between steps: look at its awaits.
     places: list[str] = []
     stack = [root] if root is not None else []
@@ -147,10 +153,12 @@ class LiveHost:
         specs: Mapping[str, EntrySpec],
         *,
         stall_timeout: float,
+        call_timeout: float | None = None,
     ) -> None:
         self.open_harness = open_harness
         self.specs = specs
         self.stall_timeout = stall_timeout
+        self.call_timeout = stall_timeout if call_timeout is None else call_timeout
         self.calls = Calls()
         self.clock = trio.testing.MockClock()
         self.harness: PluginHarness | None = None
@@ -159,6 +167,7 @@ class LiveHost:
         self._stop: trio.Event | None = None
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._closed = False
 
     async def _main(self) -> None:
         self._stop = trio.Event()
@@ -208,7 +217,7 @@ class LiveHost:
             daemon=True,
         )
         caller.start()
-        caller.join(self.stall_timeout)
+        caller.join(self.call_timeout)
         if not result:
             raise Stalled(stuck_at(self._thread, None))
         return result[0]
@@ -222,6 +231,13 @@ class LiveHost:
         return self.calls.reached.get(entry, 0)
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the host and wait for its thread (idempotent); :class:`Stalled` if it hangs."""
+        if self._closed:
+            return
+        self._closed = True
         assert self._thread is not None
         if self._token is not None and self._stop is not None:
             with contextlib.suppress(trio.RunFinishedError):

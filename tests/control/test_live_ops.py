@@ -15,7 +15,7 @@ import pytest
 from plugin_factory import TempVenv, build_wheel
 
 from nekohooks import HostConfig
-from nekohooks._config import PluginFilter
+from nekohooks._config import PluginFilter, PluginOptions
 from nekohooks._errors import PluginError, PluginUnavailable
 from nekohooks.control import ControlClient
 from nekohooks.control._disabled import deny_disabled, read_disabled
@@ -57,9 +57,12 @@ def venv(tmp_path: Path) -> Iterator[TempVenv]:
             del sys.modules[name]
 
 
-def _start(home: Path, **options: object) -> tuple[ThreadedHost, ControlClient]:
+def _start(
+    home: Path, *, isolated: bool = False, **options: object
+) -> tuple[ThreadedHost, ControlClient]:
     only = PluginFilter(frozenset({"gamma"}))  # not the example plugins installed here
-    config = deny_disabled(HostConfig(home=home, plugin_filter=only))
+    process = {"gamma": PluginOptions(isolation="process")} if isolated else {}
+    config = deny_disabled(HostConfig(home=home, plugin_filter=only, plugin_options=process))
     host = ThreadedHost(config, watchdog=False, **options)
     return host, ControlClient(socket=host.server.socket)
 
@@ -89,9 +92,12 @@ def test_disable_survives_a_host_restart_and_enable_imports_it_then(venv, tmp_pa
         host.close()
 
 
-def test_reload_runs_upgraded_code_and_rolls_back_a_broken_upgrade(venv, tmp_path) -> None:
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "process"])
+def test_reload_runs_upgraded_code_and_rolls_back_a_broken_upgrade(
+    venv, tmp_path, isolated
+) -> None:
     venv.install(_wheel(tmp_path / "w", 1))
-    host, client = _start(Path(tempfile.mkdtemp(prefix="nko-")))
+    host, client = _start(Path(tempfile.mkdtemp(prefix="nko-")), isolated=isolated)
     try:
         assert client.call("gamma.version") == 1
         venv.pip("install", "--quiet", "--no-deps", "--no-index", str(_wheel(tmp_path / "w", 2)))
@@ -100,10 +106,12 @@ def test_reload_runs_upgraded_code_and_rolls_back_a_broken_upgrade(venv, tmp_pat
         assert client.call("gamma.version") == 2
         broken = _wheel(tmp_path / "w", 3, extra="raise RuntimeError('broken release')")
         venv.pip("install", "--quiet", "--no-deps", "--no-index", str(broken))
-        with pytest.raises(PluginError, match=r"reload failed .*broken release.*is running again"):
+        runner = host.host.runners["gamma"]
+        with pytest.raises(PluginError, match=r"reload failed .*broken release.*keeps running"):
             client.action("gamma", "reload")
+        assert host.host.runners["gamma"] is runner  # never stopped (its process, if isolated)
         assert client.call("gamma.version") == 2  # the previous code, whole
-        assert sys.modules["neko_ops_gamma"].VERSION == 2
+        assert sys.modules["neko_ops_gamma"].VERSION == 2  # (the host's copy, for the specs)
         assert client.plugin("gamma")["status"] == "running"
     finally:
         client.close()

@@ -1,6 +1,7 @@
 """Many concurrent clients do not starve the plugins' own work: a periodic job keeps its
-ticks while 32 clients call an entry over the socket as fast as they can (real time, 1 s;
-the bound is loose on purpose: half the ticks, on a shared 2-core machine)."""
+ticks while 32 clients call an entry over the socket as fast as they can. Real time, so the
+anchor is the same job in an idle second just before, in the same run (the machine's own
+load slows both); the bound is loose on purpose: half as many runs as when idle."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ async def test_a_flood_of_clients_does_not_starve_a_periodic_job(home) -> None:
             transport=transport, base_url="http://x", limits=limits, timeout=30
         ) as client:
             before = host.status("t").job_runs["tick"]
+            await trio.sleep(1.0)
+            idle = host.status("t").job_runs["tick"] - before
+            before += idle
 
             async def flood() -> None:
                 nonlocal calls
@@ -47,4 +51,4 @@ async def test_a_flood_of_clients_does_not_starve_a_periodic_job(home) -> None:
                         nursery.start_soon(flood)
             runs = host.status("t").job_runs["tick"] - before
     assert calls > 50  # the flood was real
-    assert runs >= 10, f"the job ran {runs} times in 1 s of 50 ms ticks under {calls} calls"
+    assert runs >= idle / 2, f"the job ran {runs} times under {calls} calls, {idle} when idle"

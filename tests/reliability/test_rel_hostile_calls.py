@@ -596,6 +596,7 @@ def test_call_command_pairs(cli_env: dict[str, str], pairs: list[str]) -> None:
     error = result.exception
     malformed = [p for p in pairs if not p.partition("=")[1] or not p.partition("=")[0]]
     keys = {p.partition("=")[0] for p in pairs}
+    repeated = len(keys) < len(pairs)
     if error is not None and not isinstance(error, click.ClickException):
         raise AssertionError(
             f"neko call hello.greet -- {pairs!r} crashed: {type(error).__name__}: {error}"
@@ -603,12 +604,15 @@ def test_call_command_pairs(cli_env: dict[str, str], pairs: list[str]) -> None:
     if malformed:
         assert isinstance(error, click.BadParameter) and error.exit_code == 2, result
         assert "is not key=value" in str(error)
+    elif repeated:  # a key given twice is a usage error, never merged silently
+        assert isinstance(error, click.BadParameter) and error.exit_code == 2, result
+        assert "is given twice" in str(error)
     elif keys - {"name"}:
         assert isinstance(error, click.ClickException) and error.exit_code == 1, result
         assert "unknown argument" in str(error)
     else:
         assert error is None, error
-        name = [p.partition("=")[2] for p in pairs][-1] if pairs else "world"  # last one wins
+        name = pairs[0].partition("=")[2] if pairs else "world"
         try:
             shown = json.loads(result.stdout)
         except json.JSONDecodeError:

@@ -1,0 +1,79 @@
+"""An entry that ignores cancellation, called through ``host.call`` in an embedding application.
+
+Entries run in their caller's task (that is what keeps ``host.call`` within a few microseconds
+of a bare ``CancelScope``), so a trio entry that swallows ``trio.Cancelled`` holds its caller;
+the host reports it ``terminate_grace`` after the timeout, as a fault of the plugin and an
+event, instead of waiting in silence. (``neko call`` exits regardless: tests/test_cli.py.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, plugin_entry
+from nekohooks.errors import EntryTimeout
+from nekohooks.records import EventKind
+
+
+class Deaf(NekoPluginBase):
+    released = False
+
+    @plugin_entry(id="deaf", timeout=0.2)
+    async def deaf(self) -> str:
+        while not Deaf.released:  # once cancelled, each sleep raises at once: it spins
+            with contextlib.suppress(trio.Cancelled):  # swallowed: the timeout cannot stop it
+                await trio.sleep(10)
+        return "finally"
+
+    @plugin_entry(id="slow", timeout=2)
+    async def slow(self) -> None:
+        await trio.sleep(100)  # an ordinary slow entry: it unwinds when cancelled
+
+
+async def test_a_call_that_ignores_its_timeout_is_reported_after_the_grace(
+    tmp_path: Path,
+) -> None:
+    # Real time: a task that swallows Cancelled spins, so a MockClock would never move.
+    Deaf.released = False
+    config = HostConfig(home=tmp_path, limits=Limits(terminate_grace=0.5))
+    async with open_host(config, plugins={"deaf": Deaf}, watchdog=False) as host:
+        with host.events.subscribe() as events:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(host.call, "deaf.deaf")
+                await trio.sleep(0.2 + 0.5 - 0.15)
+                assert host.status("deaf").last_error is None  # not before the grace is over
+                await trio.sleep(0.3)
+                status = host.status("deaf")
+                assert status.phase == "entry"
+                assert status.last_error == (
+                    "1 call(s) still running 0.5s after their timeout: an entry ignores "
+                    "cancellation, and its caller keeps waiting"
+                )
+                faults = []
+                while (event := events.receive_nowait()) is not None:
+                    if event.kind is EventKind.FAULT:
+                        faults.append(event.data["error"])
+                assert faults == [status.last_error]
+                Deaf.released = True  # let the test end: the entry returns at its next turn
+
+
+async def test_calls_that_stop_at_their_timeout_are_not_reported(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    config = HostConfig(home=tmp_path, limits=Limits(terminate_grace=3))
+
+    async def times_out(host: object) -> None:
+        with pytest.raises(EntryTimeout):
+            await host.call("deaf.slow")  # type: ignore[attr-defined]
+
+    async with open_host(config, plugins={"deaf": Deaf}, watchdog=False) as host:
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(times_out, host)
+        await trio.sleep(10)
+        assert host.status("deaf").last_error is None
