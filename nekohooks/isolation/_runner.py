@@ -17,6 +17,9 @@ queue in memory and a writer task moves them.
 Under the contract kit (:func:`kit_children`) the child runs on a mock clock this runner
 drives (:meth:`ProcessRunner.advance`) and reports what the kit checks, measured in the
 plugin's own process, into :attr:`ProcessRunner.probes`.
+
+Over 500 lines: one runner's life (spawn, frames in, calls out, faults, end) reads best whole;
+the process record, spawning and exit descriptions are already in :mod:`._child_process`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ Each property runs the plugin in a real host on trio's ``MockClock``, in a worke
 watched in real time (:mod:`._watched`); entry calls and lifecycles run each example in a child
 process under a memory and time budget (:mod:`._budget`); what a run left open is found by the
 leak probes (:mod:`._probes`).
+
+Over 500 lines: the properties share one checker (its harness, settings and violations);
+the isolated leak report is read here with the other leak checks.
 """
 
 from __future__ import annotations
