@@ -40,22 +40,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="hypothesis examples per contract property (default: 25)",
     )
+    group.addoption(
+        "--neko-isolated",
+        action="store_true",
+        default=False,
+        help='check each --neko-plugin in its own process too (isolation = "process")',
+    )
 
 
 class ContractCollector(pytest.Collector):
     """One installed plugin's contract: loads the plugin and yields one item per check."""
 
-    def __init__(self, *, plugin: str, examples: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *, plugin: str, examples: int, isolation: str = "none", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.plugin = plugin
         self.examples = examples
+        self.isolation = isolation
         self.plan: ContractPlan | None = None
 
     def collect(self) -> Iterator[ContractCheck]:
         try:
             from .testing import plan_contract
 
-            plan = plan_contract(self.plugin, max_examples=self.examples)
+            plan = plan_contract(self.plugin, max_examples=self.examples, isolation=self.isolation)
         except (ImportError, LookupError) as exc:  # the extra is missing; no such plugin
             raise self.CollectError(str(exc)) from None
         self.plan = plan
@@ -105,8 +114,15 @@ def pytest_collection_modifyitems(
     # Collected through session.genitems, so each check is reported (and counted in
     # "collected N items") like a test from a file, before -k and -m select among them.
     examples = config.getoption("neko_examples")
+    modes = ["none", "process"] if config.getoption("neko_isolated") else ["none"]
     for name in config.getoption("neko_plugin"):
-        collector = ContractCollector.from_parent(
-            session, name=f"neko-contract[{name}]", plugin=name, examples=examples
-        )
-        items.extend(session.genitems(collector))
+        for mode in modes:
+            suffix = "-isolated" if mode == "process" else ""
+            collector = ContractCollector.from_parent(
+                session,
+                name=f"neko-contract[{name}{suffix}]",
+                plugin=name,
+                examples=examples,
+                isolation=mode,
+            )
+            items.extend(session.genitems(collector))

@@ -438,6 +438,12 @@ def test_check_runs_the_contract_kit_on_an_installed_plugin(tmp_path: Path) -> N
     assert proc.returncode == 2 and "--examples" in proc.stderr
 
 
+def test_check_isolated_runs_the_plugin_in_its_own_process(tmp_path: Path) -> None:
+    proc = neko(tmp_path, "check", "hello", "--isolated", "--examples", "2", "--days", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("plugin 'hello' kept the contract isolated: 1 entry, ")
+
+
 def test_check_stops_on_ctrl_c(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
     proc = subprocess.Popen(

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 
 import hypothesis
 import pytest
 import trio
+from modes import harness_both_ways
 from plugin_factory import TempVenv, build_wheel
 
 from nekohooks import NekoPluginBase, hookimpl, lifecycle, periodic, plugin_entry
+from nekohooks.errors import InvalidArguments
 from nekohooks.testing import (
     Budget,
     ContractViolation,
@@ -29,18 +32,35 @@ from nekohooks.testing._budget import Runaway, Worker, nothing_to_open
 
 EXAMPLES = ["companion", "hello", "netkit", "reminders"]
 
+#: Hypothesis examples per property in each mode. Isolated, every host the kit opens (each
+#: lifecycle sequence, each restart in one) starts a plugin process cold (~0.5-1 s on the CI's
+#: 2 cores), so that variant gets a small budget: it checks the same properties, less widely.
+BUDGET = {"none": 20, "process": 3}
+#: The loop-block threshold in each mode: a fresh plugin process builds its first TLS context
+#: (``ctx.http``, certifi's bundle) on the loop, which takes 0.1-0.3 s cold on a loaded CI box.
+BLOCK = {"none": 0.25, "process": 0.5}
 
+
+@harness_both_ways
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_every_example_plugin_keeps_the_contract(name: str, tmp_path) -> None:
-    report = check_plugin(name, max_examples=20, home=tmp_path)
-    assert report.ok
+def test_every_example_plugin_keeps_the_contract(name: str, isolation: str, tmp_path) -> None:
+    examples = BUDGET[isolation]
+    report = check_plugin(
+        name,
+        max_examples=examples,
+        home=tmp_path,
+        isolation=isolation,
+        block_threshold=BLOCK[isolation],
+    )
+    assert report.ok, report.violations
     assert report.entries  # it really found and called them
-    assert report.examples >= 20
+    assert report.examples >= examples
 
 
-def broken(plugin: object, **kwargs) -> str:
+def broken(plugin: object, isolation: str = "none", **kwargs) -> str:
+    examples = 15 if isolation == "none" else 3
     with pytest.raises(ContractViolation) as caught:
-        check_plugin(plugin, name="broken", max_examples=15, **kwargs)
+        check_plugin(plugin, name="broken", max_examples=examples, isolation=isolation, **kwargs)
     message = str(caught.value)
     assert "plugin 'broken' broke the nekohooks contract" in message
     return message
@@ -110,6 +130,19 @@ def test_a_leaked_thread_is_caught() -> None:
     assert "LeaksThread.poller" in message
 
 
+async def test_an_isolated_plugin_reports_what_it_left_in_its_process(autojump_clock) -> None:
+    # what check_plugin(..., isolation="process") reads; the kit's shrinking over many cold
+    # processes would make the whole isolated check of a leaking plugin take minutes in CI
+    for plugin, task, thread in [
+        (LeaksTask, ["LeaksTask.forever"], []),
+        (LeaksThread, [], ["LeaksThread.poller"]),
+    ]:
+        async with open_harness(plugin, name="broken", isolation="process") as harness:
+            probes = harness.isolated.probes
+        assert [(leaks.tasks, leaks.threads) for leaks in probes.leaks] == [(task, thread)]
+        assert probes.leaks[0].clients == probes.leaks[0].stores == 0
+
+
 class BlocksLoop(NekoPluginBase):
     @plugin_entry(id="slow")
     async def slow(self) -> str:
@@ -117,8 +150,9 @@ class BlocksLoop(NekoPluginBase):
         return "done"
 
 
-def test_blocking_the_loop_is_caught_and_located() -> None:
-    message = broken(BlocksLoop, block_threshold=0.2)
+@harness_both_ways
+def test_blocking_the_loop_is_caught_and_located(isolation: str) -> None:
+    message = broken(BlocksLoop, isolation, block_threshold=0.2)
     assert "blocked the trio loop for at least" in message
     assert "in BlocksLoop.slow" in message
 
@@ -129,8 +163,9 @@ class Overlaps(NekoPluginBase):
         await trio.sleep(25)  # each run outlasts the next two ticks
 
 
-def test_a_job_overlapping_its_own_runs_is_caught() -> None:
-    message = broken(Overlaps, days=0.01)
+@harness_both_ways
+def test_a_job_overlapping_its_own_runs_is_caught(isolation: str) -> None:
+    message = broken(Overlaps, isolation, days=0.01)
     assert "periodic job broken.sync_inbox overlaps itself" in message
     assert "ticks were skipped" in message
 
@@ -183,9 +218,30 @@ class AcceptsAnything:
         return [echo]
 
 
-def test_invalid_arguments_never_reach_the_plugin() -> None:
-    report = check_plugin(AcceptsAnything(), name="echoer", max_examples=20)
+ACCEPTS_ANYTHING = AcceptsAnything()  # importable by a plugin process
+
+
+@harness_both_ways
+def test_invalid_arguments_never_reach_the_plugin(isolation: str) -> None:
+    examples = BUDGET[isolation]
+    report = check_plugin(
+        ACCEPTS_ANYTHING, name="echoer", max_examples=examples, isolation=isolation
+    )
     assert report.ok
+
+
+async def test_an_isolated_plugin_counts_the_calls_that_reach_its_code(autojump_clock) -> None:
+    async with open_harness(ACCEPTS_ANYTHING, name="echoer", isolation="process") as harness:
+        assert harness.isolated is not None
+        assert await harness.call("echo") == {}
+        assert harness.isolated.probes.reached == {"echo": 1}  # counted in its process
+        with pytest.raises(InvalidArguments):
+            await harness.call("echo", surprise=1)
+        assert harness.isolated.probes.reached == {"echo": 1}  # refused before its code ran
+        pids = list(harness.isolated.probes.pids)
+    assert len(pids) == 1
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pids[0], 0)  # nothing of it is left
 
 
 def test_a_startup_crash_is_reported_as_such() -> None:
@@ -278,8 +334,9 @@ def test_the_worker_kills_a_runaway_and_starts_afresh() -> None:
     assert worker.forked  # on Linux the budget is enforced from outside the child
 
 
-async def test_the_harness_runs_three_days_in_no_time(autojump_clock) -> None:
-    async with open_harness("reminders") as harness:
+@harness_both_ways
+async def test_the_harness_runs_three_days_in_no_time(isolation: str, autojump_clock) -> None:
+    async with open_harness("reminders", isolation=isolation) as harness:
         started = time.monotonic()
         await harness.advance(3 * 86400 + 1)
         jobs = harness.jobs()
@@ -352,3 +409,28 @@ def test_pytest_option_checks_installed_plugins(tmp_path) -> None:
     assert missing.returncode == 2, missing.stdout  # interrupted: a collection error
     assert "no installed plugin 'nosuch' (installed: " in missing.stdout
     assert "broke" not in missing.stdout
+
+
+def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            "--neko-examples=2",
+            "--neko-plugin=hello",
+            "--neko-isolated",
+            "empty",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for plugin in ("hello", "hello-isolated"):
+        assert f"neko-contract[{plugin}]::lifecycles leave nothing behind PASSED" in proc.stdout

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
+from contextlib import AbstractAsyncContextManager, closing
 from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
-from modes import both_ways
+from modes import both_ways, harness_both_ways
 from neko_companion import Companion
 
 from nekohooks import HostConfig, open_host
 from nekohooks.errors import InvalidArguments
 from nekohooks.records import PluginState
-from nekohooks.testing import check_plugin
+from nekohooks.testing import PluginHarness, check_plugin, open_harness
 
 PLUGINS = {"companion": Companion}
 
@@ -61,29 +61,31 @@ async def test_shared_state_is_consistent_under_concurrent_calls(config) -> None
     assert snapshot == {"data": {f"k{i}": str(i) for i in range(20)}, "updates": 200}
 
 
-def test_checkpoint_job_saves_shared_state_and_it_survives_a_restart(tmp_path: Path) -> None:
-    config = HostConfig(home=tmp_path)
+@harness_both_ways
+async def test_checkpoint_job_saves_shared_state_and_it_survives_a_restart(
+    isolation: str, tmp_path: Path, autojump_clock
+) -> None:
     db = tmp_path / "plugins" / "companion" / "data.db"
 
     def saved() -> dict[str, str]:
         with closing(sqlite3.connect(db)) as conn:
             return dict(conn.execute("SELECT key, value FROM shared_state").fetchall())
 
-    async def main() -> None:
-        async with open_host(config, plugins=PLUGINS, watchdog=False) as host:
-            await host.call("companion.update", key="mood", value="happy")
-            await trio.sleep(59)
-            assert saved() == {}  # the timer has not fired yet
-            await trio.sleep(2)
-            assert saved() == {"mood": "happy"}
-            assert host.status("companion").job_runs["checkpoint"] == 1
-            await host.call("companion.update", key="name", value="Neko")
-        assert saved() == {"mood": "happy", "name": "Neko"}  # terminate checkpoints too
-        async with open_host(config, plugins=PLUGINS, watchdog=False) as host:
-            snapshot = await host.call("companion.snapshot")
-            assert snapshot == {"data": {"mood": "happy", "name": "Neko"}, "updates": 0}
+    def harness() -> AbstractAsyncContextManager[PluginHarness]:
+        return open_harness("companion", home=tmp_path, watchdog=False, isolation=isolation)
 
-    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    async with harness() as running:
+        await running.call("update", key="mood", value="happy")
+        await running.advance(59)
+        assert saved() == {}  # the timer has not fired yet
+        await running.advance(2)
+        assert saved() == {"mood": "happy"}
+        assert running.status().job_runs["checkpoint"] == 1
+        await running.call("update", key="name", value="Neko")
+    assert saved() == {"mood": "happy", "name": "Neko"}  # terminate checkpoints too
+    async with harness() as running:
+        snapshot = await running.call("snapshot")
+        assert snapshot == {"data": {"mood": "happy", "name": "Neko"}, "updates": 0}
 
 
 async def test_reliable_fetch_retries_transient_errors_with_backoff(

@@ -220,6 +220,11 @@ def schema(as_json: bool, only: tuple[str, ...], local: bool) -> None:
     metavar="SECONDS",
     help="Real time one generated example may take.",
 )
+@click.option(
+    "--isolated",
+    is_flag=True,
+    help='Run the plugin in its own process (as with isolation = "process").',
+)
 @json_option
 def check(
     plugin: str,
@@ -228,6 +233,7 @@ def check(
     max_integer: int,
     memory_mb: int,
     example_timeout: float,
+    isolated: bool,
     as_json: bool,
 ) -> None:
     """Check an installed plugin against the nekohooks contract (the contract kit).
@@ -252,6 +258,7 @@ def check(
             budget=budget,
             progress=lambda line: click.echo(line, err=True),
             raise_on_violation=False,
+            isolation="process" if isolated else "none",
         )
     except KeyboardInterrupt:  # Ctrl-C: the kit's children and threads are daemons
         click.echo("interrupted", err=True)
@@ -260,7 +267,8 @@ def check(
         click.echo(dumps(attrs.asdict(report) | {"ok": report.ok}))
     elif report.ok:
         click.echo(
-            f"plugin {plugin!r} kept the contract: {count(report.entries, 'entry', 'entries')}"
+            f"plugin {plugin!r} kept the contract{' isolated' if isolated else ''}: "
+            f"{count(report.entries, 'entry', 'entries')}"
             f", {count(report.jobs, 'periodic job')}, {report.examples} generated examples"
         )
     else:

@@ -6,6 +6,15 @@ apart. See the README's "Isolation" section for what this does and does not prot
 """
 
 from ._envs import InstallError, add_env_plugins, install_isolated
-from ._runner import ProcessRunner, RemoteError
+from ._runner import ChildProbes, KitMode, ProcessRunner, RemoteError, kit_children
 
-__all__ = ["InstallError", "ProcessRunner", "RemoteError", "add_env_plugins", "install_isolated"]
+__all__ = [
+    "ChildProbes",
+    "InstallError",
+    "KitMode",
+    "ProcessRunner",
+    "RemoteError",
+    "add_env_plugins",
+    "install_isolated",
+    "kit_children",
+]

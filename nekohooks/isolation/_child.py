@@ -7,6 +7,17 @@ too) when the host goes, even by SIGKILL, even while a plugin holds the trio loo
 runs in the very same :class:`~nekohooks._runner.PluginRunner` as in process (timeouts, jobs,
 context, terminate); only its restart policy is "never": a crash ends this process and the
 host's process runner decides when to start a new one.
+
+Under the contract kit (the spec has ``wall_start``) the child's trio loop runs on a
+``MockClock`` the host drives: it stands still while the child is idle, autojumps (after
+:data:`IO_GRACE` of real idleness) while it starts, serves a call or stops, so a plugin's
+sleeps and timeouts take no real time, and runs timers in order through an :class:`~._frames.Advance`
+(days of periodic jobs in milliseconds). With ``probes`` it also reports each call that reaches
+the plugin's code (:class:`~._frames.Reached`) and what a stopped plugin left open
+(:class:`~._frames.Leaks`), measured in this process.
+
+Over 500 lines: the child's one job (serve one plugin over frames, die with the host) in one
+place; the frames and transport it uses are modules of their own.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ import ctypes
 import importlib
 import json
 import logging
+import math
 import os
 import random
 import resource
@@ -30,6 +42,7 @@ from typing import Any
 
 import attrs
 import trio
+import trio.testing
 
 from .._config import Limits, RestartPolicy
 from .._context import PluginContext
@@ -37,13 +50,14 @@ from .._discovery import scan
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Phase
 from .._events import EventKind
 from .._messages import STOP, STOP_ON_THE_WIRE, Message
-from .._model import EntrySpec, JobSpec, PluginState, RunsOn
+from .._model import EntryKind, EntrySpec, JobSpec, PluginState, RunsOn
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
 from .._runtime import RunnerEnv
-from .._watchdog import LoopWatchdog
+from .._watchdog import LoopWatchdog, code_owners
 from . import _frames as f
 from ._frames import EXIT_MEMORY
+from ._leaks import all_tasks, foreign_threads, open_fds
 from ._transport import BlockingFrameWriter, FrameReader
 
 __all__ = ["main"]
@@ -54,6 +68,10 @@ log = logging.getLogger("nekohooks.isolation.child")
 _LOCAL_EVENTS = frozenset({EventKind.STATE, EventKind.RESTART, EventKind.MESSAGE})
 #: Faults that end the process's run: the host reports them from the Crash frame.
 _FATAL = frozenset({Phase.STARTUP, Phase.TASK, Phase.CONFIG})
+
+#: Real seconds the loop must be idle before the kit's mock clock jumps while the child is busy
+#: (the kit's own grace for calls): real I/O such as a worker thread finishes first.
+IO_GRACE = 0.02
 
 _PR_SET_PDEATHSIG = 1
 _M_ARENA_MAX = -8
@@ -99,15 +117,53 @@ class _FrameLog(logging.Handler):
             self.handleError(record)
 
 
+class _KitClock:
+    """The kit's mock clock in this process: still while idle, autojumping while busy."""
+
+    def __init__(self, clock: trio.testing.MockClock | None) -> None:
+        self.clock = clock
+        self.busy = 0
+
+    def __enter__(self) -> None:
+        self.busy += 1
+        if self.clock is not None and self.clock.autojump_threshold != 0:
+            self.clock.autojump_threshold = IO_GRACE
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.busy -= 1
+        if self.clock is not None and not self.busy:
+            self.clock.autojump_threshold = math.inf
+
+    def now(self) -> float | None:
+        return trio.current_time() if self.clock is not None else None
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of mock time pass: every timer due meanwhile fires, in order."""
+        assert self.clock is not None
+        self.clock.autojump_threshold = 0
+        try:
+            await trio.sleep(seconds)
+        finally:
+            self.clock.autojump_threshold = IO_GRACE if self.busy else math.inf
+
+
 class _ChildRunner(PluginRunner):
     """The in-process runner, telling the host what it is doing before it does it."""
 
     def __init__(
-        self, loaded: LoadedPlugin, env: RunnerEnv, out: BlockingFrameWriter, memory: int
+        self,
+        loaded: LoadedPlugin,
+        env: RunnerEnv,
+        out: BlockingFrameWriter,
+        memory: int,
+        probes: bool = False,
     ) -> None:
         super().__init__(loaded, env)
         self.out = out
         self.memory = memory
+        self.probes = probes
+        self.opened: list[Any] = []
+        """What the plugin's context opened in every run (the kit's leak probe)."""
         self.memory_exceeded: tuple[Phase, str] | None = None
         self._token = trio.lowlevel.current_trio_token()
         self._dirty = trio.Event()
@@ -132,7 +188,54 @@ class _ChildRunner(PluginRunner):
     async def _finish(self, ctx: PluginContext) -> None:
         if self._constructed:
             self.out.send(f.encode(f.Activity(Phase.TERMINATE, "", True)))
+        if self.probes:
+            self.opened.extend(r for r in ctx.opened if r not in self.opened)
         await super()._finish(ctx)
+
+    def _bind_handlers(self) -> None:
+        super()._bind_handlers()
+        if self.probes:
+            kinds = {spec.id: spec.kind for spec in self.loaded.info.entries}
+            self.handlers = {  # entries only: message handlers are not counted calls
+                entry: self._reaching(entry, handler, kinds[entry]) if entry in kinds else handler
+                for entry, handler in self.handlers.items()
+            }
+
+    def _reaching(self, entry: str, handler: Callable[..., Any], kind: EntryKind) -> Any:
+        """``handler``, telling the host each time a call reaches it (before it runs)."""
+        reached = f.encode(f.Reached(entry))
+        send = self.out.send  # written now: it precedes the call's answer on the pipe
+
+        if kind is EntryKind.ASYNC:
+
+            async def counted_async(**arguments: Any) -> Any:
+                send(reached)
+                return await handler(**arguments)
+
+            return counted_async
+
+        def counted(**arguments: Any) -> Any:
+            send(reached)
+            return handler(**arguments)
+
+        return counted
+
+    def leaks(
+        self,
+        tasks: set[trio.lowlevel.Task],
+        threads: set[threading.Thread],
+        fds: set[str],
+    ) -> f.Leaks:
+        """What the plugin left since the snapshot (``tasks``, ``threads``, ``fds``)."""
+        stores = [r for r in self.opened if hasattr(r, "closed")]
+        clients = [r for r in self.opened if hasattr(r, "is_closed")]
+        return f.Leaks(
+            tasks=sorted(t.name for t in all_tasks() - tasks),
+            threads=sorted(t.name for t in foreign_threads(threads)),
+            fds=sorted(open_fds() - fds),
+            clients=sum(1 for c in clients if not c.is_closed),
+            stores=sum(1 for s in stores if not s.closed),
+        )
 
     def _job_run(self, job: JobSpec) -> Callable[[], Awaitable[object]]:
         bound = self._bind(job.func, job.is_method, job.wants_ctx)
@@ -167,19 +270,29 @@ class _ChildRunner(PluginRunner):
         """A job ran (from any thread): the host gets the new counters shortly."""
         self._token.run_sync_soon(self._dirty.set)
 
+    def status_frame(self) -> f.Status:
+        """The job counters and task names as the host receives them."""
+        status = self.status()
+        states = self.job_states
+        return f.Status(
+            list(status.tasks),
+            dict(status.job_runs),
+            dict(status.job_failures),
+            dict(status.job_skipped),
+            status.loop_blocks,
+            job_coalesced={k: s.coalesced for k, s in states.items()},
+            job_timeouts={k: s.timeouts for k, s in states.items()},
+            job_errors={
+                k: f"{type(s.last_error).__name__}: {s.last_error}"
+                for k, s in states.items()
+                if s.last_error is not None
+            },
+        )
+
     async def report_status(self) -> None:
         """Send the job counters and task names now and after every change, until cancelled."""
         while True:
-            status = self.status()
-            self._send(
-                f.Status(
-                    list(status.tasks),
-                    dict(status.job_runs),
-                    dict(status.job_failures),
-                    dict(status.job_skipped),
-                    status.loop_blocks,
-                )
-            )
+            self._send(self.status_frame())
             await self._dirty.wait()
             self._dirty = trio.Event()
             await trio.sleep(0.01)  # the schedule counts the run after it returns
@@ -214,9 +327,10 @@ def _error_frame(call: int, exc: NekoError) -> f.Error:
 class _Server:
     """Serves the host's frames with one plugin's runner."""
 
-    def __init__(self, runner: _ChildRunner, out: BlockingFrameWriter) -> None:
+    def __init__(self, runner: _ChildRunner, out: BlockingFrameWriter, clock: _KitClock) -> None:
         self.runner = runner
         self.out = out
+        self.clock = clock
         self.specs: dict[str, EntrySpec] = {e.id: e for e in runner.loaded.info.entries}
         # message handlers (_handlers.py) are called by id too; their message arrives as a map
         self.messages = {h.entry.id: h.message_param for h in runner.loaded.info.handlers}
@@ -257,7 +371,7 @@ class _Server:
         spec = self.specs[frame.entry]
         scope = self.calls[frame.id]
         try:
-            with scope:
+            with scope, self.clock:
                 try:
                     value = await self.runner.call(spec, self._arguments(frame))
                 except NekoError as exc:
@@ -275,7 +389,8 @@ class _Server:
             with scope:
                 async for _ in pulls:
                     try:
-                        item = await items.__anext__()
+                        with self.clock:
+                            item = await items.__anext__()
                     except StopAsyncIteration:
                         self.send(f.Result(frame.id))
                         return
@@ -312,13 +427,27 @@ class _Server:
                 scope = self.calls.get(frame.id)
                 if scope is not None:
                     scope.cancel()
+            elif isinstance(frame, f.Advance) and self.clock.clock is not None:
+                nursery.start_soon(self.advance, frame)
             elif isinstance(frame, f.Stop):
+                self.clock.__enter__()  # terminate hooks may sleep: the clock moves again
                 return True
+            else:
+                log.warning("unexpected %s frame from the host", type(frame).__name__)
+
+    async def advance(self, frame: f.Advance) -> None:
+        await self.clock.advance(frame.seconds)
+        await trio.testing.wait_all_tasks_blocked()  # the last runs have been counted
+        self.send(self.runner.status_frame())  # before the answer: the host reads them together
+        self.send(f.Result(frame.id, self.clock.now()))
 
 
-async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameReader) -> int:
+async def _serve(
+    spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameReader, clock: _KitClock
+) -> int:
     name = spec["name"]
     memory = int(spec.get("memory_limit") or 0)
+    probes = bool(spec.get("probes"))
 
     def crash(phase: str, error: str, what: str = "") -> int:
         if memory and "MemoryError" in error:
@@ -348,26 +477,30 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
             out.post(f.encode(f.Event(kind, data)))
 
     limits = Limits(**spec["limits"])
+    wall_start = spec.get("wall_start")
     env = RunnerEnv(
         limits=limits,
         restart=RestartPolicy(max_restarts=0),  # the host restarts the process instead
         home=Path(spec["home"]),
         rng=random.Random(),
-        wall_clock=time.time,
+        wall_clock=time.time if wall_start is None else lambda: wall_start + trio.current_time(),
         deliver=deliver,
         emit=emit,
     )
-    runner = _ChildRunner(loaded, env, out, memory)
-    server = _Server(runner, out)
+    runner = _ChildRunner(loaded, env, out, memory, probes)
+    server = _Server(runner, out, clock)
 
     def report_block(plugin: str | None, seconds: float, where: str) -> None:
         emit(EventKind.LOOP_BLOCK, name, seconds=seconds, where=where)
         runner.note_loop_block(seconds, where)
         runner._changed()
 
-    dog = LoopWatchdog(limits.block_threshold, lambda code: None, report_block)
+    # blame the plugin's own frame on the stack, as the host's watchdog does in process
+    dog = LoopWatchdog(limits.block_threshold, code_owners([loaded]), report_block)
     dog.start()
     out.attach()
+    tasks, threads, fds = all_tasks(), set(threading.enumerate()), open_fds()
+    stopped = False
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(runner.supervise, name=f"neko:{name}")
@@ -377,7 +510,8 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
                 return crash(
                     runner.last_phase or Phase.STARTUP, runner.last_error or "did not start"
                 )
-            out.send(f.encode(f.Ready(os.getpid())))
+            out.send(f.encode(f.Ready(os.getpid(), clock.now())))
+            clock.__exit__()  # started: the kit's clock stands still until asked
             nursery.start_soon(runner.report_status)
             outcome: list[int] = []
 
@@ -395,12 +529,22 @@ async def _serve(spec: dict[str, Any], out: BlockingFrameWriter, reader: FrameRe
             nursery.start_soon(watch_memory)
             if await server.serve(reader, nursery):
                 await runner.stop()
+                stopped = True
             else:  # the host is gone: nothing to answer to
                 _kill_group()
             nursery.cancel_scope.cancel()
         if runner.memory_exceeded is not None:
             phase, what = runner.memory_exceeded
             return crash(phase, "MemoryError", what)
+        if stopped and probes:
+            await trio.testing.wait_all_tasks_blocked()
+            leaks = runner.leaks(tasks, threads, fds)
+            for _ in range(5):  # a thread told to stop may take a moment to end
+                if not leaks.threads:
+                    break
+                await trio.to_thread.run_sync(time.sleep, 0.02)
+                leaks = runner.leaks(tasks, threads, fds)
+            out.send(f.encode(leaks))
         return outcome[0] if outcome else 0
     finally:
         dog.stop()
@@ -424,12 +568,16 @@ def main(argv: list[str] | None = None) -> None:
     root.handlers[:] = [_FrameLog(out)]
     root.setLevel(logging.INFO)
 
+    mock = None if spec.get("wall_start") is None else trio.testing.MockClock(IO_GRACE)
+    clock = _KitClock(mock)
+    clock.__enter__()  # starting: busy until Ready
+
     async def run() -> int:
         stream = trio.lowlevel.FdStream(int(spec["read_fd"]))
-        return await _serve(spec, out, FrameReader(stream))
+        return await _serve(spec, out, FrameReader(stream), clock)
 
     try:
-        code = trio.run(run)
+        code = trio.run(run, clock=mock)
     except BaseException as exc:  # report whatever ended the loop, then exit
         traceback.print_exc()
         out.send(f.encode(f.Crash(Phase.TASK, f"{type(exc).__name__}: {exc}")))

@@ -9,6 +9,7 @@ import functools
 import importlib
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -135,6 +136,12 @@ class ChildProcess:
     fault: _Crash | None = None  # what the host found wrong (it then killed the child)
     died_in: Where = Where(Phase.TASK)  # where the process was when it ended
     activity: list[Where] = attrs.field(factory=list)
+    # its ctx.send_message calls, in order, for the one task that delivers them
+    messages: trio.MemorySendChannel[tuple[str, Any]] = attrs.field(init=False)
+    inbox: trio.MemoryReceiveChannel[tuple[str, Any]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.messages, self.inbox = trio.open_memory_channel[tuple[str, Any]](math.inf)
 
     def kill(self) -> None:
         """SIGKILL the child's whole process group (the plugin's own children too)."""
@@ -238,9 +245,11 @@ async def spawn(
     python: str,
     prefix: list[str],
     fork: bool,
+    extra: dict[str, Any] | None = None,
 ) -> ChildProcess:
     """Start the plugin's process: forked by the warm fork server, or cold when sandboxed
-    or on its own interpreter.
+    or on its own interpreter. ``extra`` joins the child's spec (the contract kit's
+    ``wall_start`` and ``probes``).
 
     Raises ``OSError`` when no process could be started.
     """
@@ -261,6 +270,7 @@ async def spawn(
         "read_fd": child_in,
         "write_fd": child_out,
         "lifeline": lifeline_child,
+        **(extra or {}),
     }
     env = dict(os.environ)
     if python == sys.executable:  # it sees what the host sees

@@ -2,9 +2,10 @@
 
 A frame on the wire is a 4-byte big-endian length, then one MessagePack-encoded frame (a
 tagged array, see :data:`Frame`). Parent to child: :class:`Call`, :class:`Pull`,
-:class:`Cancel`, :class:`Stop`. Child to parent: :class:`Ready`, :class:`Result`,
+:class:`Cancel`, :class:`Stop`, :class:`Advance` (contract kit). Child to parent: :class:`Ready`, :class:`Result`,
 :class:`Item`, :class:`Error`, :class:`Log`, :class:`Message`, :class:`Activity`,
-:class:`Event`, :class:`Status`, :class:`Crash`. Values (arguments, results, items, messages) are whatever
+:class:`Event`, :class:`Status`, :class:`Crash`, and for the contract kit :class:`Reached` and
+:class:`Leaks`. Values (arguments, results, items, messages) are whatever
 MessagePack can carry: ``None``, booleans, numbers, strings, bytes, lists and dicts
 (plus what msgspec adds: tuples, sets, datetimes, dataclasses, attrs classes).
 """
@@ -19,6 +20,7 @@ __all__ = [
     "EXIT_MEMORY",
     "MAX_FRAME",
     "Activity",
+    "Advance",
     "Call",
     "Cancel",
     "Crash",
@@ -26,9 +28,11 @@ __all__ = [
     "Event",
     "Frame",
     "Item",
+    "Leaks",
     "Log",
     "Message",
     "Pull",
+    "Reached",
     "Ready",
     "Result",
     "Status",
@@ -76,6 +80,14 @@ class Stop(_Frame, tag="stop"):
     """Stop the plugin (terminate hooks within their grace), then exit."""
 
 
+class Advance(_Frame, tag="advance"):
+    """Let ``seconds`` of mock time pass in a child on the kit's mock clock (every timer due
+    meanwhile fires, in order), then answer :class:`Status` and ``Result(id, clock)``."""
+
+    id: int
+    seconds: float
+
+
 # ---- child → parent -------------------------------------------------------------------------
 
 
@@ -83,6 +95,8 @@ class Ready(_Frame, tag="ready"):
     """The plugin started; it serves calls from now on."""
 
     pid: int
+    clock: float | None = None
+    """The child's trio time when it is on the kit's mock clock."""
 
 
 class Result(_Frame, tag="result"):
@@ -156,6 +170,10 @@ class Status(_Frame, tag="status"):
     job_failures: dict[str, int]
     job_skipped: dict[str, int]
     loop_blocks: int
+    job_coalesced: dict[str, int] = {}
+    job_timeouts: dict[str, int] = {}
+    job_errors: dict[str, str] = {}
+    """The last error of each job that failed (``Type: text``)."""
 
 
 class Crash(_Frame, tag="crash"):
@@ -165,11 +183,30 @@ class Crash(_Frame, tag="crash"):
     error: str
 
 
+class Reached(_Frame, tag="reached"):
+    """A call got past the host's checks into the plugin's own code for ``entry`` (sent, for
+    the contract kit, before the plugin's code runs)."""
+
+    entry: str
+
+
+class Leaks(_Frame, tag="leaks"):
+    """What the plugin left behind after it stopped, for the contract kit: trio tasks,
+    threads and file descriptors of its process, HTTP clients and stores still open."""
+
+    tasks: list[str]
+    threads: list[str]
+    fds: list[str]
+    clients: int
+    stores: int
+
+
 Frame = (
     Call
     | Pull
     | Cancel
     | Stop
+    | Advance
     | Ready
     | Result
     | Item
@@ -180,6 +217,8 @@ Frame = (
     | Event
     | Status
     | Crash
+    | Reached
+    | Leaks
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -13,16 +13,24 @@ Faults are the plugin's, never the host's: an exit, a signal, a malformed frame,
 outlives its timeout by the terminate grace (the child is killed), an exceeded memory limit.
 The host never waits on the child without a deadline, and never blocks: frames to the child
 queue in memory and a writer task moves them.
+
+Under the contract kit (:func:`kit_children`) the child runs on a mock clock this runner
+drives (:meth:`ProcessRunner.advance`) and reports what the kit checks, measured in the
+plugin's own process, into :attr:`ProcessRunner.probes`.
+
+Over 500 lines: one runner's life (spawn, frames in, calls out, faults, end) reads best whole;
+the process record, spawning and exit descriptions are already in :mod:`._child_process`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +48,10 @@ from .._errors import (
 )
 from .._events import EventKind
 from .._messages import STOP, STOP_ON_THE_WIRE
-from .._model import EntryKind, EntrySpec, PluginState, PluginStatus
+from .._model import EntryKind, EntrySpec, LoopBlock, PluginState, PluginStatus
 from .._runner import PluginRunner, _Crash
 from .._runtime import RunnerEnv
+from .._schedule import JobState
 from .._threads import in_real_time
 from . import _frames as f
 from ._child_process import (
@@ -65,7 +74,7 @@ from ._transport import BadFrame
 if TYPE_CHECKING:
     from .._registry import LoadedPlugin
 
-__all__ = ["ProcessRunner", "RemoteError"]
+__all__ = ["ChildProbes", "KitMode", "ProcessRunner", "RemoteError", "kit_children"]
 
 log = logging.getLogger("nekohooks.isolation")
 
@@ -79,6 +88,48 @@ _FORWARDED = frozenset({EventKind.JOB, EventKind.FAULT, EventKind.LOOP_BLOCK})
 
 class RemoteError(Exception):
     """The exception a plugin raised in its own process, as the traceback text it sent."""
+
+
+@attrs.frozen
+class KitMode:
+    """How the contract kit runs plugin processes started in its context."""
+
+    wall_start: float
+    """The child runs on a mock clock (standing still while idle) whose wall clock starts here."""
+    probes: bool = True
+    """The child reports calls reaching the plugin and what a stopped plugin left open."""
+
+
+_kit_mode: contextvars.ContextVar[KitMode | None] = contextvars.ContextVar(
+    "nekohooks_kit_mode", default=None
+)
+
+
+@contextlib.contextmanager
+def kit_children(mode: KitMode) -> Iterator[None]:
+    """Plugin processes started by hosts opened inside this block (and their tasks) run in
+    ``mode``: on a mock clock driven by :meth:`ProcessRunner.advance`, with probes."""
+    token = _kit_mode.set(mode)
+    try:
+        yield
+    finally:
+        _kit_mode.reset(token)
+
+
+@attrs.define
+class ChildProbes:
+    """What the plugin's processes reported to the contract kit, over every run."""
+
+    reached: dict[str, int] = attrs.field(factory=dict)
+    """Calls per entry that got into the plugin's own code (counted in its process)."""
+    leaks: list[f.Leaks] = attrs.field(factory=list)
+    """One report per run that was stopped: what the plugin left open in its process."""
+    pids: list[int] = attrs.field(factory=list)
+    """Every plugin process started (to check that none is left)."""
+    blocks: list[LoopBlock] = attrs.field(factory=list)
+    """Loop blocks its process's watchdog saw."""
+    clock: float = 0.0
+    """The child's mock trio time, as of its start or the last :meth:`ProcessRunner.advance`."""
 
 
 class ProcessRunner(PluginRunner):
@@ -100,6 +151,10 @@ class ProcessRunner(PluginRunner):
         self._ids = itertools.count(1)
         self._remote: f.Status | None = None
         self._logs = RateLimit(self.name)
+        self.kit = _kit_mode.get()
+        """The contract kit's mode, when started in :func:`kit_children` (else ``None``)."""
+        self.probes = ChildProbes()
+        """What the plugin's processes reported (under the contract kit)."""
 
     # ---- status -------------------------------------------------------------------------------
 
@@ -119,6 +174,25 @@ class ProcessRunner(PluginRunner):
             job_skipped=remote.job_skipped,
             loop_blocks=remote.loop_blocks + self.loop_blocks,
         )
+
+    def remote_jobs(self) -> dict[str, JobState]:
+        """Each periodic job's counters as the plugin's process last reported them."""
+        remote = self._remote
+        if remote is None:
+            return {}
+        return {
+            job: JobState(
+                runs=runs,
+                failures=remote.job_failures.get(job, 0) - remote.job_timeouts.get(job, 0),
+                timeouts=remote.job_timeouts.get(job, 0),
+                skipped=remote.job_skipped.get(job, 0),
+                coalesced=remote.job_coalesced.get(job, 0),
+                last_error=RemoteError(remote.job_errors[job])
+                if job in remote.job_errors
+                else None,
+            )
+            for job, runs in remote.job_runs.items()
+        }
 
     # ---- supervision --------------------------------------------------------------------------
 
@@ -157,7 +231,12 @@ class ProcessRunner(PluginRunner):
             memory_limit=self.options.memory_limit,
             python=self.python,
             prefix=self._prefix,
-            fork=self.use_fork_server,
+            # Under the kit, cold: the fork server lives as long as the trio run that started
+            # it, and each of the kit's runs is one short host (its process would count as left).
+            fork=self.use_fork_server and self.kit is None,
+            extra=None
+            if self.kit is None
+            else {"wall_start": self.kit.wall_start, "probes": self.kit.probes},
         )
 
     async def _run_once(self) -> None:
@@ -170,6 +249,7 @@ class ProcessRunner(PluginRunner):
             raise _Crash(Phase.STARTUP, f"cannot start its process: {exc}") from exc
         self._current = run
         self.pid = run.pid
+        self.probes.pids.append(run.pid)
         crash: _Crash | None = None
         try:
             async with trio.open_nursery() as nursery:
@@ -177,6 +257,7 @@ class ProcessRunner(PluginRunner):
                 nursery.start_soon(self._read, run, nursery)
                 nursery.start_soon(self._read_output, run)
                 nursery.start_soon(self._watch_exit, run)
+                nursery.start_soon(self._deliver, run)
                 with trio.CancelScope() as starting:
                     self._run_scope = starting
                     await wait_for(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
@@ -290,6 +371,11 @@ class ProcessRunner(PluginRunner):
 
     # ---- the child's streams ------------------------------------------------------------------
 
+    async def _deliver(self, run: ChildProcess) -> None:
+        """Deliver the plugin's messages one after another, in the order it sent them."""
+        async for target, body in run.inbox:
+            await self.env.deliver(self.name, target, body)
+
     async def _watch_exit(self, run: ChildProcess) -> None:
         if run.pidfd is not None:
             await trio.lowlevel.wait_readable(run.pidfd)
@@ -336,7 +422,7 @@ class ProcessRunner(PluginRunner):
             self._log(frame.level, frame.logger, frame.message)
         elif kind is f.Message:
             assert isinstance(frame, f.Message)
-            nursery.start_soon(self.env.deliver, self.name, frame.target, frame.body)
+            run.messages.send_nowait((frame.target, frame.body))
         elif kind is f.Activity:
             assert isinstance(frame, f.Activity)
             where = Where(Phase(frame.phase), frame.what)
@@ -349,11 +435,25 @@ class ProcessRunner(PluginRunner):
             event = EventKind(frame.kind)
             if event not in _FORWARDED:
                 raise ValueError(f"a {event} event is the host's to emit")
+            if event is EventKind.LOOP_BLOCK and self.kit is not None:
+                data = frame.data
+                self.probes.blocks.append(
+                    LoopBlock(self.name, float(data["seconds"]), str(data["where"]))
+                )
             self.env.emit(event, self.name, **frame.data)
         elif kind is f.Status:
             self._remote = frame  # type: ignore[assignment]
         elif kind is f.Ready:
+            assert isinstance(frame, f.Ready)
+            if frame.clock is not None:
+                self.probes.clock = frame.clock
             run.ready.set()
+        elif kind is f.Reached and self.kit is not None:
+            assert isinstance(frame, f.Reached)
+            self.probes.reached[frame.entry] = self.probes.reached.get(frame.entry, 0) + 1
+        elif kind is f.Leaks and self.kit is not None:
+            assert isinstance(frame, f.Leaks)
+            self.probes.leaks.append(frame)
         elif kind is f.Crash:
             assert isinstance(frame, f.Crash)
             run.crash = _Crash(Phase(frame.phase), frame.error)
@@ -384,6 +484,37 @@ class ProcessRunner(PluginRunner):
                     text = line[:_MAX_LINE].decode(errors="replace").rstrip()
                     if text:
                         self._log(logging.INFO, f"neko.plugin.{self.name}", f"output: {text}")
+
+    # ---- the contract kit's clock ----------------------------------------------------------------
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the plugin's process's mock clock (under :func:`kit_children`).
+
+        Returns once every timer due meanwhile has fired there and the job counters have
+        arrived (:meth:`status`), and updates :attr:`probes`'s clock.
+
+        Raises:
+          PluginUnavailable: the plugin is not running, or its process died meanwhile.
+          RuntimeError: the runner was not started under :func:`kit_children`.
+
+        Waits in real time, without a deadline of its own: the kit bounds its runs. On cancel
+        the child still finishes the advance (its clock cannot go back).
+        """
+        if self.kit is None:
+            raise RuntimeError(f"plugin {self.name!r} does not run on the kit's mock clock")
+        run = self._running()
+        number = next(self._ids)
+        call = run.calls[number] = PendingCall("advance")
+        try:
+            run.send(f.Advance(number, seconds))
+            await in_real_time(call.event.wait)
+        finally:
+            del run.calls[number]
+        answer = call.answer
+        if isinstance(answer, Exception):
+            raise answer
+        if isinstance(answer, f.Result) and isinstance(answer.value, int | float):
+            self.probes.clock = float(answer.value)
 
     # ---- calls --------------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ def check_plugin(
     home: Path | None = None,
     progress: Callable[[str], None] | None = None,
     raise_on_violation: bool = True,
+    isolation: str = "none",
 ) -> ContractReport:
     """Check ``plugin`` against the contract; raise :class:`ContractViolation` if it breaks it.
 
@@ -95,6 +96,9 @@ def check_plugin(
       home: where plugin homes go (default: a fresh temporary folder).
       progress: called with one line as each check starts and ends (``neko check`` prints them).
       raise_on_violation: ``False`` returns the report instead of raising.
+      isolation: ``"process"`` runs the plugin in its own process (each host the kit opens
+        starts one), on a mock clock the kit drives; the probes run in that process and report
+        back (the README's contract-kit section says what differs). ``"none"``: in this one.
 
     Raises:
       ContractViolation: the plugin broke the contract (unless ``raise_on_violation=False``).
@@ -113,6 +117,7 @@ def check_plugin(
         arguments=arguments,
         skip=skip,
         home=home,
+        isolation=isolation,
     )
     with plan:
         for index, check in enumerate(plan.checks, 1):
@@ -141,6 +146,7 @@ def plan_contract(
     arguments: Mapping[str, st.SearchStrategy[Arguments]] | None = None,
     skip: Collection[str] = (),
     home: Path | None = None,
+    isolation: str = "none",
 ) -> ContractPlan:
     """Load ``plugin`` once and list the contract's checks, to run one at a time.
 
@@ -161,6 +167,7 @@ def plan_contract(
         home=home or Path(tempfile.mkdtemp(prefix="neko-contract-")),
         limits=Limits(block_threshold=block_threshold),
         stall_timeout=stall_timeout,
+        isolation=isolation,
         budget=budget or Budget(),
         settings=hypothesis.settings(
             max_examples=max_examples,

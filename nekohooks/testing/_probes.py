@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -16,46 +13,12 @@ import trio.lowlevel
 from .._model import EntryKind, EntrySpec
 from .._runner import PluginRunner
 from .._store import PluginStore
+from ..isolation._leaks import all_tasks, foreign_threads, open_fds
 from ._harness import PluginHarness
 
 __all__ = ["Calls", "Resources", "all_tasks", "foreign_threads", "open_fds", "settled"]
 
 T = TypeVar("T")
-
-
-def all_tasks() -> set[trio.lowlevel.Task]:
-    found: set[trio.lowlevel.Task] = set()
-    stack = [trio.lowlevel.current_root_task()]
-    while stack:
-        task = stack.pop()
-        if task is None or task in found:
-            continue
-        found.add(task)
-        for nursery in task.child_nurseries:
-            stack.extend(nursery.child_tasks)
-    return found
-
-
-def open_fds() -> set[str]:
-    """Descriptors of this process as ``fd -> target`` strings (Linux); empty elsewhere."""
-    fds: set[str] = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir("/proc/self/fd"):
-            with contextlib.suppress(OSError):
-                fds.add(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-    return fds
-
-
-def foreign_threads(before: set[threading.Thread]) -> list[threading.Thread]:
-    """Threads started since ``before`` that are not idle trio workers or the kit's own."""
-    return [
-        t
-        for t in threading.enumerate()
-        if t not in before
-        and t.is_alive()
-        and not t.name.startswith("Trio thread")
-        and t.name != "neko-contract-run"
-    ]
 
 
 @attrs.define

@@ -17,6 +17,9 @@ Each property runs the plugin in a real host on trio's ``MockClock``, in a worke
 watched in real time (:mod:`._watched`); entry calls and lifecycles run each example in a child
 process under a memory and time budget (:mod:`._budget`); what a run left open is found by the
 leak probes (:mod:`._probes`).
+
+Over 500 lines: the properties share one checker (its harness, settings and violations);
+the isolated leak report is read here with the other leak checks.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -39,8 +43,10 @@ import trio.testing
 
 from .._config import Limits
 from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, PluginUnavailable
+from .._handlers import HandlerKind
 from .._model import EntrySpec, JobSpec, PluginState
 from .._schedule import Cron, Every, next_fire
+from ..isolation import ChildProbes
 from ._budget import Budget, Runaway, Worker, nothing_to_open
 from ._commands import check_commands
 from ._describe import describe_error, duration, json_ok, show, show_ops
@@ -71,17 +77,26 @@ class Checker:
     home: Path
     limits: Limits
     stall_timeout: float
+    isolation: str
     budget: Budget
     settings: hypothesis.settings
     violations: list[str] = attrs.field(factory=list)
     examples: int = 0
     specs: dict[str, EntrySpec] | None = None
     jobs: tuple[JobSpec, ...] = ()
+    commands: bool = False
+    """Whether the plugin has command handlers (then the command property runs)."""
     progress: Callable[[str], None] | None = None
     entry_worker: Worker | None = None
 
     def harness(self) -> contextlib.AbstractAsyncContextManager[PluginHarness]:
-        return open_harness(self.plugin, name=self.name, home=self.home, limits=self.limits)
+        return open_harness(
+            self.plugin,
+            name=self.name,
+            home=self.home,
+            limits=self.limits,
+            isolation=self.isolation,
+        )
 
     def fail(self, text: str) -> None:
         if text not in self.violations:
@@ -133,9 +148,10 @@ class Checker:
                         entry,
                         invalid_arguments(schema, self.budget),
                     )
-            steps["commands answer, bad command lines get a usage reply"] = functools.partial(
-                check_commands, self, specs
-            )  # command handlers (_commands.py)
+            if self.commands:  # command handlers (_commands.py)
+                steps["commands answer, bad command lines get a usage reply"] = functools.partial(
+                    check_commands, self, specs
+                )
             checked = tuple(job for job in self.jobs if job.id not in skip)
             if checked:
                 steps["periodic jobs keep time"] = lambda: self._check_jobs(checked, days)
@@ -182,6 +198,7 @@ class Checker:
                     self.fail(f"did not start: {status.phase} failed: {status.last_error}")
                     return None, info.jobs
                 self._blocks(harness)
+                self.commands = any(h.kind is HandlerKind.COMMAND for h in info.handlers)
                 return {spec.id: spec for spec in info.entries}, info.jobs
 
         try:
@@ -356,10 +373,10 @@ class Checker:
         return None
 
     def _judge_invalid(self, live: LiveHost, entry: str, args: Arguments) -> str | None:
-        reached = live.calls.reached.get(entry, 0)
+        reached = live.reached(entry)
         ok, value = live.call(entry, args)
         target = f"{self.label}.{entry}"
-        ran = live.calls.reached.get(entry, 0) > reached
+        ran = live.reached(entry) > reached
         if not ok and not ran and isinstance(value, InvalidArguments | PluginUnavailable):
             return None  # refused; a plugin that is down is reported by the valid-call check
         got = f"returned {value!r}" if ok else f"raised {describe_error(value)}"
@@ -441,8 +458,10 @@ class Checker:
         fds_before = open_fds()
         resources = Resources()
         shown = show_ops(ops)
+        processes = None
         for segment in _segments(ops):
             async with self.harness() as harness:
+                processes = harness.isolated.probes if harness.isolated else processes
                 runner = harness.host.runners[harness.name]
                 for kind, value in segment:
                     resources.collect(harness)
@@ -461,6 +480,8 @@ class Checker:
             status = harness.status()
             if status.phase == "terminate":
                 return f"terminate failed after {shown}: {status.last_error}"
+            if processes is not None and (problem := _process_leaks(processes, shown)):
+                return problem
         leaked = [t.name for t in all_tasks() - tasks_before]
         if leaked:
             return (
@@ -480,6 +501,35 @@ class Checker:
         if fds:
             return f"left file descriptors open after it stopped ({shown}): {', '.join(fds)}"
         return None
+
+
+def _process_leaks(probes: ChildProbes, shown: str) -> str | None:
+    """What an isolated plugin left in its processes (each reports on itself when stopped),
+    or a process of it still alive: the first problem found."""
+    for pid in probes.pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, 0)
+            return f"left its process (or one it started) running after it stopped ({shown})"
+    if len(probes.leaks) < len(probes.pids):
+        return (
+            f"its process did not report what it left open after it stopped ({shown}): "
+            f"{len(probes.leaks)} reports from {len(probes.pids)} processes"
+        )
+    for leaks in probes.leaks:
+        if leaks.tasks:
+            names = ", ".join(leaks.tasks)
+            return f"left trio tasks running after it stopped, in its process ({shown}): {names}"
+        if leaks.clients:
+            return f"left its HTTP client open after it stopped, in its process ({shown})"
+        if leaks.stores:
+            return f"left its store open after it stopped, in its process ({shown})"
+        if leaks.threads:
+            names = ", ".join(leaks.threads)
+            return f"left threads running after it stopped, in its process ({shown}): {names}"
+        if leaks.fds:
+            fds = ", ".join(leaks.fds)
+            return f"left file descriptors open after it stopped, in its process ({shown}): {fds}"
+    return None
 
 
 class _Broken(Exception):

@@ -200,7 +200,8 @@ class LiveHost:
 
         async def one() -> tuple[bool, Any]:
             assert self.harness is not None
-            self.calls.instrument(self.harness, self.specs)
+            if self.harness.isolated is None:  # isolated, its process counts them
+                self.calls.instrument(self.harness, self.specs)
             self.clock.autojump_threshold = IO_GRACE_CALLS
             try:
                 return True, await self.harness.call(entry, **arguments)
@@ -220,6 +221,14 @@ class LiveHost:
         if not result:
             raise Stalled(stuck_at(self._thread, None))
         return result[0]
+
+    def reached(self, entry: str) -> int:
+        """How many calls to ``entry`` reached the plugin's own code so far (isolated: as
+        its process reported them, each before the call's answer)."""
+        isolated = self.harness.isolated if self.harness is not None else None
+        if isolated is not None:
+            return isolated.probes.reached.get(entry, 0)
+        return self.calls.reached.get(entry, 0)
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
