@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make .venv, install nekohooks and every example plugin, then run them until Ctrl-C / SIGTERM.
+# Install the OS packages the tests need (when missing), make .venv, install nekohooks and every
+# example plugin, then run them until Ctrl-C / SIGTERM.
 # Each step says what it does and how long it took; pip lists the packages as it gets them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ pip_progress() {  # keep pip's "Collecting X" / "Successfully installed" lines, 
     { grep --line-buffered -E '^(Collecting|Successfully installed)' || true; } | sed 's/^/      /' >&2
 }
 
+bash scripts/os-packages.sh  # bubblewrap and chromium for the tests, when missing (apt-get, root)
 step 1 "creating .venv with $(python3 --version)"
 python3 -m venv .venv
 step 2 "upgrading pip"
