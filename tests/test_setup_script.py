@@ -40,6 +40,7 @@ def run_script(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[
     (repo / "scripts").mkdir(parents=True)
     (repo / "example_plugins" / "neko-x").mkdir(parents=True)
     shutil.copy(REPO / "scripts" / "setup-and-run.sh", repo / "scripts")
+    shutil.copy(REPO / "scripts" / "os-packages.sh", repo / "scripts")  # a no-op once installed
     fakes = tmp_path / "fakes"
     fakes.mkdir()
     for name, text in (("python3", PYTHON3), ("venv-python", VENV_PYTHON), ("neko", NEKO)):
