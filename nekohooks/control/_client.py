@@ -153,14 +153,19 @@ class ControlClient:
     def stream(self, target: str, arguments: dict[str, Any] | None = None) -> Iterator[Any]:
         """``POST /v1/call/{target}`` as JSON lines: each item as it comes. Closing the
         iterator early disconnects, which cancels the call on the host."""
-        body = json.dumps(arguments or {}).encode()
+        path = f"/v1/call/{_segment(target)}"
+        yield from self._lines(path, arguments or {}, "item", f"the stream of {target}")
+
+    def say(self, message: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``POST /v1/say``: each reply record as the plugins answer (``neko say``)."""
+        yield from self._lines("/v1/say", message, "reply", "the replies")
+
+    def _lines(self, path: str, body: dict[str, Any], key: str, what: str) -> Iterator[Any]:
+        """POST ``body`` and yield each JSON line's ``key`` until the end mark; an error line
+        raises the nekohooks error it names."""
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         with self._http.stream(
-            "POST",
-            f"/v1/call/{_segment(target)}",
-            content=body,
-            headers=headers,
-            timeout=CALL_TIMEOUT,
+            "POST", path, content=json.dumps(body).encode(), headers=headers, timeout=CALL_TIMEOUT
         ) as response:
             if response.status_code != 200:
                 response.read()
@@ -169,36 +174,13 @@ class ControlClient:
                 if not line:
                     continue
                 message = json.loads(line)
-                if "item" in message:
-                    yield message["item"]
+                if key in message:
+                    yield message[key]
                 elif "error" in message:
                     raise_error(200, message)
                 elif message.get("end"):
                     return
-        raise ControlError(502, "StreamCut", f"the stream of {target} ended without its end mark")
-
-    def say(self, message: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """``POST /v1/say``: each reply record as the plugins answer (``neko say``)."""
-        headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
-        with self._http.stream(
-            "POST",
-            "/v1/say",
-            content=json.dumps(message).encode(),
-            headers=headers,
-            timeout=CALL_TIMEOUT,
-        ) as response:
-            if response.status_code != 200:
-                response.read()
-                _decode(response)
-            for line in response.iter_lines():
-                if not line:
-                    continue
-                record = json.loads(line)
-                if "reply" in record:
-                    yield record["reply"]
-                elif record.get("end"):
-                    return
-        raise ControlError(502, "StreamCut", "the replies ended without their end mark")
+        raise ControlError(502, "StreamCut", f"{what} ended without its end mark")
 
     def events(self) -> Iterator[dict[str, Any]]:
         """``GET /v1/events?format=jsonl``: each event as it happens, until closed."""
