@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from httpserver import Handler
+from httpserver import Handler, serve
 
 from nekohooks import HostConfig
 from nekohooks._config import PluginOptions
@@ -36,11 +34,5 @@ def config(request: pytest.FixtureRequest, tmp_path: Path) -> HostConfig:
 def http_server() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1; yields its base URL."""
     Handler.hits = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield url

@@ -10,14 +10,14 @@ import ast
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import trio
+from httpserver import serve
 
 from nekohooks import open_host
 from nekohooks.compat.astrbot import load_folder
@@ -63,14 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
 def web() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 (GET json/text/status/flaky/bytes, POST echo)."""
     _Handler.hits = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler) as url:
+        yield url
 
 
 async def say(host, text: str) -> list[tuple[str, object]]:
