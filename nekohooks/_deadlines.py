@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable
 
@@ -15,63 +16,76 @@ class CallDeadlines:
     """The cancel scopes of a plugin's in-flight calls, and one timer task for their timeouts.
 
     A ``CancelScope`` with a deadline costs about 2 µs more to enter and leave than one
-    without (trio registers and unregisters the deadline), a third of a call's cost. So each
-    call's scope has no deadline; it joins the set of calls due at the same 10 ms tick, and
-    :meth:`expire`, one task per plugin run, cancels a tick's leftovers when it comes. A call
-    thus times out at most 10 ms after its timeout. Calls still running ``grace`` after that
-    ignore cancellation; ``on_deaf(count)`` reports them (their callers stay held).
+    without (trio registers and unregisters the deadline), and even reading the clock per call
+    is a tenth of what nekohooks may add to a call. So a call's scope has no deadline and
+    registering it reads no clock: it joins the set of calls with its timeout in the current
+    *window*, which opens (one clock read) with the first call after the previous window
+    closed and stays open ``TICK`` seconds. When :meth:`expire`, one task per plugin run,
+    closes a window, each of its sets falls due ``timeout`` after the close, and the calls
+    still in a set then are cancelled. A call thus times out between its timeout and ``TICK``
+    after it. Calls still running ``grace`` after that ignore cancellation; ``on_deaf(count)``
+    reports them (their callers stay held).
     """
 
     TICK = 0.01
 
     def __init__(self, on_deaf: Callable[[int], None], grace: float) -> None:
-        self._due: dict[float, set[trio.CancelScope]] = {}
-        self._ticks: list[float] = []  # heap of the keys of _due
+        self._open: dict[float, set[trio.CancelScope]] = {}  # the open window: timeout -> calls
+        self._closes = math.inf  # when the open window closes (inf: no window is open)
+        self._due: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap of closed sets
+        self._overdue: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap, + grace
+        self._order = itertools.count()  # ties in the heaps never compare the sets
         self._timer: trio.CancelScope | None = None
-        # Timed-out calls still running ``grace`` after their tick ignore cancellation: a
-        # caller's task runs its entry, so it stays held; ``on_deaf(n)`` reports them.
         self._on_deaf, self._grace = on_deaf, grace
-        self._overdue: list[tuple[float, int, set[trio.CancelScope]]] = []
 
     def add(self, scope: trio.CancelScope, timeout: float) -> set[trio.CancelScope]:
-        """Register ``scope`` to be cancelled ``timeout`` seconds from now; return its set,
-        from which the caller discards it when the call ends."""
-        tick = math.ceil((trio.current_time() + timeout) / self.TICK) * self.TICK
-        calls = self._due.get(tick)
+        """Register ``scope`` to be cancelled ``timeout`` (to ``timeout + TICK``) seconds from
+        now; return its set, from which the caller discards it when the call ends."""
+        calls = self._open.get(timeout)
         if calls is None:
-            calls = self._due[tick] = set()
-            heapq.heappush(self._ticks, tick)
-            if self._timer is not None and tick < self._timer.deadline:
-                self._timer.deadline = tick
+            calls = self._open[timeout] = set()
+            if self._closes == math.inf:  # the first call of a new window
+                self._closes = trio.current_time() + self.TICK
+                if self._timer is not None and self._closes < self._timer.deadline:
+                    self._timer.deadline = self._closes
         calls.add(scope)
         return calls
 
     def cancel_all(self) -> None:
         """Cancel every registered call now (the plugin is stopping)."""
-        for calls in self._due.values():
+        for calls in itertools.chain(self._open.values(), (due[2] for due in self._due)):
             for scope in calls:
                 scope.cancel()
 
     async def expire(self) -> None:
-        """Cancel calls as their tick passes, until cancelled (with the plugin's run); report
-        those still running ``grace`` later."""
+        """Close windows, cancel the calls whose time is up, and report those still running
+        ``grace`` later; until cancelled (with the plugin's run), which leaves calls alone."""
         while True:
-            due = min(
-                self._ticks[0] if self._ticks else math.inf,
-                self._overdue[0][0] if self._overdue else math.inf,
-            )
-            with trio.CancelScope(deadline=due) as timer:
+            with trio.CancelScope(deadline=self._next()) as timer:
                 self._timer = timer
                 await trio.sleep_forever()
             now = trio.current_time()
-            while self._ticks and self._ticks[0] <= now:
-                tick = heapq.heappop(self._ticks)
-                calls = self._due.pop(tick)
+            if self._closes <= now:
+                for timeout, calls in self._open.items():
+                    if calls:  # calls that ended are gone from their set
+                        due = (self._closes + timeout, next(self._order), calls)
+                        heapq.heappush(self._due, due)
+                self._open, self._closes = {}, math.inf
+            while self._due and self._due[0][0] <= now:
+                calls = heapq.heappop(self._due)[2]
                 for scope in calls:
                     scope.cancel()
                 if calls:
-                    heapq.heappush(self._overdue, (tick + self._grace, id(calls), calls))
+                    heapq.heappush(self._overdue, (now + self._grace, next(self._order), calls))
             while self._overdue and self._overdue[0][0] <= now:
                 calls = heapq.heappop(self._overdue)[2]
                 if calls:
                     self._on_deaf(len(calls))
+
+    def _next(self) -> float:
+        """When the timer must wake next."""
+        return min(
+            self._closes,
+            self._due[0][0] if self._due else math.inf,
+            self._overdue[0][0] if self._overdue else math.inf,
+        )

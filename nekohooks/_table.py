@@ -21,19 +21,20 @@ __all__ = ["EntryRow", "PluginTable"]
 class EntryRow:
     """One entry in the table: its spec, the runner that serves it and its argument check."""
 
-    __slots__ = ("check", "runner", "spec")
+    __slots__ = ("check", "check_empty", "runner", "spec")
 
     def __init__(self, spec: EntrySpec, runner: Runner) -> None:
         self.spec = spec
         self.runner = runner
         schema = spec.input_schema
         self.check: Callable[[Mapping[str, Any]], None] | None = None
-        if schema.get("required") or schema.get("properties"):
+        # An entry that takes no arguments needs no check of an empty call (the hot path).
+        self.check_empty = not (
+            schema.get("additionalProperties") is False and not schema.get("properties")
+        )
+        # (an entry taking nothing still has a check: a call with arguments is refused)
+        if schema.get("required") or schema.get("properties") or not self.check_empty:
             self.check = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
-        elif schema.get("additionalProperties") is False:  # takes no arguments
-            validate = ArgumentValidator(runner.name, spec.id, dict(schema)).validate
-            # the no-argument hot path: an empty call needs no validation
-            self.check = lambda arguments: validate(arguments) if arguments else None
 
 
 class PluginTable:
@@ -41,7 +42,7 @@ class PluginTable:
 
     def __init__(self) -> None:
         self.runners: dict[str, Runner] = {}
-        self._entries: dict[str, EntryRow] = {}
+        self.rows: dict[str, EntryRow] = {}  # by address, both forms; changed in place only
         self._specs: dict[str, tuple[EntrySpec, ...]] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -58,21 +59,21 @@ class PluginTable:
         for spec in entries:
             row = EntryRow(spec, runner)
             address = Address(runner.name, spec.id)
-            self._entries[str(address)] = row
-            self._entries[address.tool_name] = row
+            self.rows[str(address)] = row
+            self.rows[address.tool_name] = row
 
     def drop(self, name: str) -> Runner | None:
         """Remove plugin ``name`` and its entries; return its runner (``None`` if absent)."""
         runner = self.runners.pop(name, None)
         for spec in self._specs.pop(name, ()):
             address = Address(name, spec.id)
-            self._entries.pop(str(address), None)
-            self._entries.pop(address.tool_name, None)
+            self.rows.pop(str(address), None)
+            self.rows.pop(address.tool_name, None)
         return runner
 
     def row(self, address: str) -> EntryRow | None:
         """The entry at ``address`` (either form), or ``None``."""
-        return self._entries.get(address)
+        return self.rows.get(address)
 
     def entry_ids(self, name: str) -> tuple[str, ...]:
         """The ids of plugin ``name``'s entries."""

@@ -16,6 +16,7 @@ import trio
 import trio.testing
 
 from nekohooks import HostConfig, Limits, NekoPluginBase, open_host, plugin_entry
+from nekohooks._deadlines import CallDeadlines
 from nekohooks.errors import EntryTimeout
 from nekohooks.records import EventKind
 
@@ -77,3 +78,85 @@ async def test_calls_that_stop_at_their_timeout_are_not_reported(
                 nursery.start_soon(times_out, host)
         await trio.sleep(10)
         assert host.status("deaf").last_error is None
+
+
+async def _cancelled_at(deadlines: CallDeadlines, seconds: float) -> float:
+    """Run a call registered with ``deadlines`` (timeout ``seconds``) until its scope is
+    cancelled; return when."""
+    scope = trio.CancelScope()
+    calls = deadlines.add(scope, seconds)
+    try:
+        with scope:
+            await trio.sleep_forever()
+    finally:
+        calls.discard(scope)
+    return trio.current_time()
+
+
+async def test_each_call_is_cancelled_within_a_tick_after_its_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    deaf: list[int] = []
+    deadlines = CallDeadlines(deaf.append, grace=1.0)
+    tick = CallDeadlines.TICK
+    ended: dict[str, tuple[float, float]] = {}
+
+    async def call(name: str, seconds: float, after: float) -> None:
+        await trio.sleep(after)
+        start = trio.current_time()
+        ended[name] = (start, await _cancelled_at(deadlines, seconds) - start)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(deadlines.expire)
+        async with trio.open_nursery() as calls:
+            calls.start_soon(call, "first", 1.0, 0)  # opens a window
+            calls.start_soon(call, "same window", 1.0, tick / 2)
+            calls.start_soon(call, "other timeout", 0.25, tick / 4)
+            calls.start_soon(call, "next window", 1.0, 3 * tick)
+            calls.start_soon(call, "much later", 5.0, 2.0)  # the timer slept long before it
+        nursery.cancel_scope.cancel()
+    for name, timeout in [
+        ("first", 1.0),
+        ("same window", 1.0),
+        ("other timeout", 0.25),
+        ("next window", 1.0),
+        ("much later", 5.0),
+    ]:
+        lasted = ended[name][1]
+        assert timeout <= lasted <= timeout + tick + 1e-9, (name, lasted)
+    assert deaf == []  # every call unwound when cancelled
+
+
+async def test_calls_still_running_a_grace_after_their_timeout_are_reported_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    deaf: list[int] = []
+    deadlines = CallDeadlines(deaf.append, grace=0.5)
+    scopes = [trio.CancelScope() for _ in range(3)]
+    for scope in scopes:
+        deadlines.add(scope, 1.0)  # never discarded: their calls ignore cancellation
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(deadlines.expire)
+        await trio.sleep(1.0 + CallDeadlines.TICK + 0.4)
+        assert all(scope.cancel_called for scope in scopes) and deaf == []
+        await trio.sleep(0.2)
+        assert deaf == [3]
+        await trio.sleep(10)
+        assert deaf == [3]
+        nursery.cancel_scope.cancel()
+
+
+async def test_cancel_all_reaches_open_and_closed_windows(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    deadlines = CallDeadlines(lambda count: None, grace=1.0)
+    early, late = trio.CancelScope(), trio.CancelScope()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(deadlines.expire)
+        deadlines.add(early, 60.0)
+        await trio.sleep(1.0)  # early's window closed: its set waits in the heap
+        deadlines.add(late, 60.0)  # a new window is open
+        assert not early.cancel_called and not late.cancel_called
+        deadlines.cancel_all()
+        assert early.cancel_called and late.cancel_called
+        nursery.cancel_scope.cancel()

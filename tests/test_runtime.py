@@ -129,8 +129,8 @@ async def test_concurrent_calls_time_out_each_at_its_own_deadline(config, autoju
             nursery.start_soon(call, "cut-by-stop", "s.sleep_long", 100, 0)
             await trio.sleep(1)
             await host.runners["s"].stop()
-    assert 5 <= ended["short-later"] < 5.01
-    assert 30 <= ended["long-first"] < 30.01
+    assert 5 <= ended["short-later"] <= 5.01 + 1e-9  # at most one 10 ms tick late
+    assert 30 <= ended["long-first"] <= 30.01 + 1e-9
     assert ended["in-time"] == -4.99
     assert trio.current_time() - stopping < 2  # stop cancelled the in-flight call at once
     assert ended["cut-by-stop"] == "unavailable"
