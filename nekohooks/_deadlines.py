@@ -30,7 +30,7 @@ class CallDeadlines:
     TICK = 0.01
 
     def __init__(self, on_deaf: Callable[[int], None], grace: float) -> None:
-        self._open: dict[float, set[trio.CancelScope]] = {}  # the open window: timeout -> calls
+        self.window: dict[float, set[trio.CancelScope]] = {}  # the open window's calls by timeout
         self._closes = math.inf  # when the open window closes (inf: no window is open)
         self._due: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap of closed sets
         self._overdue: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap, + grace
@@ -41,19 +41,25 @@ class CallDeadlines:
     def add(self, scope: trio.CancelScope, timeout: float) -> set[trio.CancelScope]:
         """Register ``scope`` to be cancelled ``timeout`` (to ``timeout + TICK``) seconds from
         now; return its set, from which the caller discards it when the call ends."""
-        calls = self._open.get(timeout)
+        calls = self.window.get(timeout)
         if calls is None:
-            calls = self._open[timeout] = set()
-            if self._closes == math.inf:  # the first call of a new window
-                self._closes = trio.current_time() + self.TICK
-                if self._timer is not None and self._closes < self._timer.deadline:
-                    self._timer.deadline = self._closes
+            calls = self.open(timeout)
         calls.add(scope)
+        return calls
+
+    def open(self, timeout: float) -> set[trio.CancelScope]:
+        """The open window's set for ``timeout``, made now (the hot path inlines :meth:`add`:
+        ``window.get(timeout)``, this on a miss, then ``set.add``)."""
+        calls = self.window[timeout] = set()
+        if self._closes == math.inf:  # the first call of a new window
+            self._closes = trio.current_time() + self.TICK
+            if self._timer is not None and self._closes < self._timer.deadline:
+                self._timer.deadline = self._closes
         return calls
 
     def cancel_all(self) -> None:
         """Cancel every registered call now (the plugin is stopping)."""
-        for calls in itertools.chain(self._open.values(), (due[2] for due in self._due)):
+        for calls in itertools.chain(self.window.values(), (due[2] for due in self._due)):
             for scope in calls:
                 scope.cancel()
 
@@ -66,11 +72,11 @@ class CallDeadlines:
                 await trio.sleep_forever()
             now = trio.current_time()
             if self._closes <= now:
-                for timeout, calls in self._open.items():
+                for timeout, calls in self.window.items():
                     if calls:  # calls that ended are gone from their set
                         due = (self._closes + timeout, next(self._order), calls)
                         heapq.heappush(self._due, due)
-                self._open, self._closes = {}, math.inf
+                self.window, self._closes = {}, math.inf
             while self._due and self._due[0][0] <= now:
                 calls = heapq.heappop(self._due)[2]
                 for scope in calls:

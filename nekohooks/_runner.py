@@ -467,7 +467,10 @@ class PluginRunner:
             self.calls += 1
             timeout = spec.timeout or self._entry_timeout
             scope = trio.CancelScope()
-            calls = self._calls.add(scope, timeout)
+            calls = self._calls.window.get(timeout)  # CallDeadlines.add, inlined
+            if calls is None:
+                calls = self._calls.open(timeout)
+            calls.add(scope)
             try:
                 with scope:
                     return await self.handlers[spec.id](**arguments)
