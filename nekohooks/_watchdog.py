@@ -5,10 +5,16 @@ returns (``before_io_wait``): two calls per loop turn, nothing per task step. A 
 checks a few times per threshold; when one turn has run longer than the threshold, it looks at
 the trio thread's current stack, finds the innermost frame that belongs to a plugin and reports
 it once for that turn. The host keeps running either way: this only tells who is to blame.
+
+Time the trio thread spent waiting for a CPU (runnable, but the machine was busy with other
+work) is not the plugin's doing: on Linux the thread's run-queue wait, read from
+``/proc/self/task/<tid>/schedstat`` at each check, is taken off a turn before it is compared
+with the threshold. A plugin sleeping or in a blocking call is not runnable, so that counts.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import inspect
 import sys
@@ -49,6 +55,7 @@ class LoopWatchdog(trio.abc.Instrument):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._trio_thread_id = threading.get_ident()
+        self._schedstat = ""
 
     def after_io_wait(self, timeout: float) -> None:
         self._busy_since = time.monotonic()
@@ -59,6 +66,7 @@ class LoopWatchdog(trio.abc.Instrument):
     def start(self) -> None:
         """Install the instrument in the running trio loop and start the checking thread."""
         self._trio_thread_id = threading.get_ident()
+        self._schedstat = f"/proc/self/task/{threading.get_native_id()}/schedstat"
         trio.lowlevel.add_instrument(self)
         self._thread = threading.Thread(target=self._watch, name="neko-watchdog", daemon=True)
         self._thread.start()
@@ -73,16 +81,29 @@ class LoopWatchdog(trio.abc.Instrument):
 
     def _watch(self) -> None:
         interval = min(self.threshold / 4, 0.25)
+        samples: collections.deque[tuple[float, float]] = collections.deque(maxlen=16)
         while not self._stop.wait(interval):
+            now, queued = time.monotonic(), self._queued()
+            samples.append((now, queued))
             since = self._busy_since
             if since is None or since == self._reported_turn:
                 continue
-            held = time.monotonic() - since
+            # the run-queue wait since the last sample taken before this turn began
+            before = [waited for at, waited in samples if at <= since]
+            held = now - since - (queued - before[-1] if before else 0.0)
             if held < self.threshold:
                 continue
             self._reported_turn = since
             plugin, where = self._blame()
             self._report(plugin, held, where)
+
+    def _queued(self) -> float:
+        """Seconds the trio thread has waited on a run queue so far (0 where unknown)."""
+        try:
+            with open(self._schedstat, "rb") as stat:
+                return int(stat.read().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     def _blame(self) -> tuple[str | None, str]:
         frame = sys._current_frames().get(self._trio_thread_id)
