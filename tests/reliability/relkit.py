@@ -17,6 +17,7 @@ from pathlib import Path
 import trio
 
 from nekohooks import Limits, NekoPluginBase, RestartPolicy, plugin_entry
+from nekohooks.messages import Message, command
 
 # Tight, explicit limits so every deadline in the suite is known (MockClock seconds).
 LIMITS = Limits(
@@ -42,6 +43,10 @@ class Healthy(NekoPluginBase):
     @plugin_entry(id="sync_ping")
     def sync_ping(self) -> str:
         return "pong"
+
+    @command("hello")
+    async def hello(self, message: Message) -> str:
+        return "hi"
 
 
 class Pinger:

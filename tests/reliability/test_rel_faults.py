@@ -1,7 +1,8 @@
 """Fault matrix, in-process: every (phase x fault) cell against a live host and a neighbour.
 
-Phases: ``startup``, ``entry``, ``periodic``, ``task`` (``ctx.tasks.start``), ``terminate``
-(the import phase needs real discovery and lives in ``test_rel_import_faults.py``).
+Phases: ``startup``, ``entry``, ``command`` (a ``@command`` message handler, run by
+``host.dispatch``), ``periodic``, ``task`` (``ctx.tasks.start``), ``terminate`` (the import
+phase needs real discovery and lives in ``test_rel_import_faults.py``).
 
 Faults: ``raise``, ``hang`` (``await trio.sleep_forever()``), ``hang_sync`` (a sync hook blocked
 on ``threading.Event().wait()`` in its worker thread), ``block`` (``time.sleep`` inside async
@@ -21,6 +22,8 @@ Expected behaviour, decided here and asserted for every cell:
 * The fault is reported with its plugin and phase: ``host.status("faulty")`` (``phase`` and
   ``last_error``), a log record that names the plugin and the phase, or for entry calls the
   typed error raised to the caller (``EntryFailed`` / ``EntryTimeout`` naming plugin and entry).
+  A command handler's fault is an ``ERROR`` reply naming plugin and command (and a log record);
+  the plugin keeps running and the neighbour's command still answers.
 * A loop block is named by the watchdog (``loop_blocks``, the blocking function in
   ``last_error``); leaked tasks are listed in ``status.tasks`` while the plugin runs and are gone
   once the host has exited; leaked threads cannot be killed in-process, so the host must only
@@ -52,9 +55,10 @@ from relkit import BLOCK_SECONDS, LIMITS, RESTART, Healthy, Pinger, collect_logs
 
 from nekohooks import HostConfig, NekoError, NekoPluginBase, open_host, periodic, plugin_entry
 from nekohooks.errors import EntryFailed, EntryTimeout
+from nekohooks.messages import Message, command
 from nekohooks.records import PluginState
 
-PHASES = ("startup", "entry", "periodic", "task", "terminate")
+PHASES = ("startup", "entry", "command", "periodic", "task", "terminate")
 FAULTS = (
     "raise",
     "raise_sync",
@@ -80,7 +84,7 @@ ALL_CELLS = [
 ]
 CELLS = [(phase, fault) for phase, fault in ALL_CELLS if fault not in INTERRUPTS]
 INTERRUPT_CELLS = [(phase, fault) for phase, fault in ALL_CELLS if fault in INTERRUPTS]
-FAULT_CELLS = len(ALL_CELLS)  # 51; with the 6 import cells: 57 fault cells in all
+FAULT_CELLS = len(ALL_CELLS)  # 62; with the 6 import cells: 68 fault cells in all
 
 #: MockClock rate for cells where plugin code hangs in a worker thread (see the docstring).
 THREAD_RATE = 10.0
@@ -91,6 +95,7 @@ JOB_TIMEOUT = 3
 WHERE = {
     "startup": "startup",
     "entry": "entry",
+    "command": "command_handler",
     "periodic": "periodic_job",
     "task": "background_task",
     "terminate": "terminate",
@@ -99,6 +104,7 @@ WHERE = {
 LABEL = {
     "startup": "startup",
     "entry": "entry",
+    "command": "command",
     "periodic": "periodic",
     "task": "task",
     "terminate": "terminate",
@@ -213,6 +219,21 @@ def build_faulty(cell: Cell) -> type:
 
         body["entry"] = plugin_entry(id="entry")(entry)
 
+    if phase == "command" and cell.sync:
+
+        def command_handler(self: Any, message: Message) -> str:
+            fire_sync(cell, "command_handler")
+            return "done"
+
+        body["command_handler"] = command("boom")(command_handler)
+    elif phase == "command":
+
+        async def command_handler(self: Any, message: Message) -> str:
+            await fire_async(cell, self.ctx, "command_handler")
+            return "done"
+
+        body["command_handler"] = command("boom")(command_handler)
+
     if phase == "periodic" and cell.sync:
 
         def periodic_job(self: Any) -> None:
@@ -256,6 +277,8 @@ def build_faulty(cell: Cell) -> type:
 class Observed:
     entry_error: BaseException | None = None
     entry_result: object = None
+    boom_replies: list[tuple[str, str, str]] = field(default_factory=list)  # "/boom"
+    hello_replies: list[tuple[str, str, str]] = field(default_factory=list)  # then "/hello"
     mid: Any = None  # PluginStatus while running
     end: Any = None  # PluginStatus after the host exited
     exit_elapsed: float = 0.0
@@ -277,6 +300,10 @@ async def drive(cell: Cell, host: Any, obs: Observed) -> None:
         except NekoError as exc:
             obs.entry_error = exc
         await trio.sleep(5)
+    elif cell.phase == "command":
+        obs.boom_replies = await replies(host, "/boom")
+        obs.hello_replies = await replies(host, "/hello")
+        await trio.sleep(5)
     elif cell.phase == "periodic":
         await trio.sleep(2 * JOB_EVERY + JOB_TIMEOUT + 2)  # two runs, each faulting
     elif cell.phase == "terminate":
@@ -285,6 +312,12 @@ async def drive(cell: Cell, host: Any, obs: Observed) -> None:
         obs.faulty_answers_after_restart = await host.call("faulty.ping") == "faulty-pong"
     else:  # startup, task: the fault happens on its own; let the supervisor restart
         await trio.sleep(15)
+
+
+async def replies(host: Any, text: str) -> list[tuple[str, str, str]]:
+    """What ``host.dispatch`` answered to a chat message ``text``."""
+    message = Message(text=text, sender="tester", origin="test:chat")
+    return [(r.plugin, r.kind.value, str(r.content)) async for r in host.dispatch(message)]
 
 
 def run_cell(cell: Cell, tmp_path: Any) -> Observed:
@@ -368,6 +401,19 @@ def check_entry_error(kind: type[Exception], text: str) -> Check:
     return check
 
 
+def check_command_error(text: str) -> Check:
+    def check(cell: Cell, obs: Observed) -> None:
+        error = f"plugin 'faulty': /boom failed: {text}"
+        assert len(obs.boom_replies) == 1, obs.boom_replies
+        plugin, kind, content = obs.boom_replies[0]
+        assert (plugin, kind) == ("faulty", "error") and content.startswith(error), content
+        assert obs.hello_replies == [("healthy", "reply", "hi")]  # the neighbour still answers
+        assert obs.mid.state is PluginState.RUNNING and obs.mid.restarts == 0, brief(obs.mid)
+        expect_logged(obs, "'faulty'", "/boom failed", text)
+
+    return check
+
+
 def check_job_error(text: str) -> Check:
     def check(cell: Cell, obs: Observed) -> None:
         job = WHERE["periodic"]
@@ -446,6 +492,10 @@ def expectation(phase: str, fault: str) -> Check:
         if hang:
             return check_entry_error(EntryTimeout, f"timed out after {LIMITS.entry_timeout:g}s")
         return check_entry_error(EntryFailed, TEXT[fault])
+    if phase == "command":
+        return check_command_error(
+            f"timed out after {LIMITS.entry_timeout:g}s" if hang else TEXT[fault]
+        )
     if phase == "periodic":
         return check_job_error("TimeoutError" if hang else TEXT[fault])
     assert phase == "terminate"
