@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import trio
-from _common import NEKO, PYTHON
+from _common import NEKO, PYTHON, cli_args, save_figures
 
 from nekohooks import HostConfig, NekoPluginBase, open_host, plugin_entry
 from nekohooks.control._live import Live
@@ -111,7 +110,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
 
-def over_the_socket(home: Path) -> None:
+def over_the_socket(home: Path) -> dict[str, float]:
+    figures: dict[str, float] = {}
     server = subprocess.Popen([PYTHON, "-c", SERVER, str(home)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
@@ -131,12 +131,19 @@ def over_the_socket(home: Path) -> None:
                 rate, lat = best[name]
                 label = f"{name} (concurrency {concurrency})"
                 print(f"{label:28} {rate:9.0f} {pct(lat, 0.5):8.2f} {pct(lat, 0.99):8.2f}")
+            for name in ("constant", "entry"):
+                rate, lat = best[name]
+                figures[f"{name}_c{concurrency}_per_s"] = rate
+                figures[f"{name}_c{concurrency}_p50_ms"] = pct(lat, 0.5)
+                figures[f"{name}_c{concurrency}_p99_ms"] = pct(lat, 0.99)
             ratio = best["entry"][0] / best["constant"][0]
+            figures[f"entry_vs_constant_c{concurrency}"] = ratio
             verdict = "met" if ratio >= 0.8 else "MISSED"
             print(f"  entry / constant throughput: {ratio:.2f}x (target >= 0.8x: {verdict})")
     finally:
         server.terminate()
         server.wait(10)
+    return figures
 
 
 def wall(args: list[str], env: dict[str, str]) -> float:
@@ -148,7 +155,7 @@ def wall(args: list[str], env: dict[str, str]) -> float:
     return statistics.median(times) * 1e3
 
 
-def neko_call(home: Path) -> None:
+def neko_call(home: Path) -> dict[str, float]:
     env = {**os.environ, "NEKO_HOME": str(home)}
     floor = wall([PYTHON, "-c", "import nekohooks.cli"], env)
     calls = {
@@ -181,6 +188,11 @@ def neko_call(home: Path) -> None:
             f"{running[name]:6.0f} ms ({one_shot[name] / running[name]:.1f}x faster; above the "
             f"floor: {one_shot[name] - floor:.0f} vs {running[name] - floor:.0f} ms)"
         )
+    return {
+        "import_cli_ms": floor,
+        **{f"neko_call_{name}_one_shot_ms": ms for name, ms in one_shot.items()},
+        **{f"neko_call_{name}_running_host_ms": ms for name, ms in running.items()},
+    }
 
 
 class Busy(NekoPluginBase):
@@ -199,7 +211,7 @@ def rss_kib() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-async def cycles(home: Path) -> None:
+async def cycles(home: Path) -> dict[str, float]:
     async with open_host(HostConfig(home=home), plugins={"busy": Busy}, watchdog=False) as host:
         live = Live(host, home)
 
@@ -228,20 +240,23 @@ async def cycles(home: Path) -> None:
         f"  RSS {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB: growth {growth} KiB "
         f"(target < 1024 KiB: {verdict})"
     )
+    return {"cycle_ms": elapsed / CYCLES * 1e3, "cycles_rss_growth_kib": growth}
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="nkb-"))
     try:
         print(f"control API over a Unix socket (best of {ROUNDS} rounds of {SECONDS:g} s)")
-        over_the_socket(home / "a")
+        figures = over_the_socket(home / "a")
         print()
-        neko_call(home / "b")
+        figures |= neko_call(home / "b")
         print()
-        trio.run(cycles, home / "c")
+        figures |= trio.run(cycles, home / "c")
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    return figures
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    args = cli_args(__doc__)
+    save_figures(args.json, "control", main())

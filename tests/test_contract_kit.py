@@ -434,3 +434,29 @@ def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for plugin in ("hello", "hello-isolated"):
         assert f"neko-contract[{plugin}]::lifecycles leave nothing behind PASSED" in proc.stdout
+
+
+def test_a_stuck_run_is_blamed_on_plugin_code_only() -> None:
+    """Frames of trio, of what its scheduler calls between steps (outcome, sniffio), of
+    nekohooks and of the standard library are never "where it is stuck"; a plugin installed
+    in a site-packages inside the standard library's folder (no venv) still is."""
+    import os
+    import sysconfig
+    import types
+
+    import outcome
+
+    from nekohooks.testing._watched import _foreign
+
+    def code(filename: str) -> types.CodeType:
+        return compile("pass", filename, "exec")
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    assert not _foreign(code(trio.__file__))
+    assert not _foreign(code(outcome.__file__))
+    assert not _foreign(code(os.__file__))
+    assert not _foreign(code("<frozen abc>"))
+    assert _foreign(code("/home/me/plugins/weather/__init__.py"))
+    # without a venv, purelib is <stdlib>/site-packages: still the plugin's
+    assert _foreign(code(os.path.join(sysconfig.get_paths()["purelib"], "weather", "x.py")))
+    assert not _foreign(code(os.path.join(stdlib, "json", "decoder.py")))

@@ -12,7 +12,9 @@ import contextlib
 import ctypes
 import math
 import os
+import site
 import sys
+import sysconfig
 import threading
 import types
 from collections.abc import Awaitable, Callable, Mapping
@@ -90,14 +92,34 @@ def run_watched(
 
 
 def _foreign(code: types.CodeType) -> bool:
-    """True for code outside trio, nekohooks and the standard library: the plugin's.
+    """True for code outside trio (and the packages its scheduler calls), nekohooks and the
+    standard library: the plugin's.
 
     Frozen and generated code (``<frozen abc>``, ``<string>``) is the interpreter's, not the
     plugin's: a stuck run caught inside ``isinstance`` reports the plugin frame that called it.
     """
-    skip = (os.path.dirname(trio.__file__), os.path.dirname(os.path.dirname(__file__)))
-    stdlib = os.path.dirname(os.__file__)
-    return not code.co_filename.startswith((*skip, stdlib, "<"))
+    name = code.co_filename
+    if name.startswith(_RUNTIME) or name.startswith("<"):
+        return False
+    # site-packages can sit inside the standard library's folder (a Python without a venv)
+    return not name.startswith(_STDLIB) or name.startswith(_SITE)
+
+
+def _runtime() -> tuple[str, ...]:
+    """Folders of the code that runs a plugin, not the plugin: trio, what trio's scheduler
+    calls between a task's steps (outcome, sniffio), and nekohooks."""
+    import outcome
+    import sniffio
+
+    folders = [os.path.dirname(module.__file__ or "") for module in (trio, outcome, sniffio)]
+    return (*folders, os.path.dirname(os.path.dirname(__file__)))
+
+
+_RUNTIME = _runtime()
+_STDLIB = sysconfig.get_paths()["stdlib"]
+_SITE = tuple(
+    {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
+)
 
 
 def stuck_at(thread: threading.Thread, root: trio.lowlevel.Task | None) -> str:
