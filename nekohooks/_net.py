@@ -7,6 +7,7 @@ can wedge the connection pool (httpcore #1093), so nothing here does that on pur
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 import os
@@ -32,6 +33,7 @@ __all__ = [
     "retry",
     "safe_path",
     "tls_context",
+    "warm_http",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +50,18 @@ def tls_context() -> ssl.SSLContext:
     import httpx
 
     return httpx.create_ssl_context()
+
+
+def warm_http() -> None:
+    """Import the HTTP stack and build the shared TLS settings now, off the trio loop.
+
+    A plugin's first ``ctx.http`` otherwise pays for them on the trio thread: about 0.2 s
+    (httpx, httpcore, the CA bundle), which holds every plugin's calls and which the loop
+    watchdog would blame on that plugin. ``neko run`` and the contract kit call this before
+    their hosts start; a host that makes few HTTP requests need not.
+    """
+    importlib.import_module("httpcore._backends.trio")  # httpcore, and what a request needs
+    tls_context()  # and httpx
 
 
 def make_http_client(plugin: str) -> httpx.AsyncClient:

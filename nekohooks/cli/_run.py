@@ -17,6 +17,7 @@ from .._config import HostConfig
 from .._errors import NekoError
 from .._host import Host, open_host
 from .._model import PluginStatus
+from .._net import warm_http
 from .._process import serve
 from .._version import __version__
 from ._activity import Activity
@@ -161,6 +162,7 @@ def run(
     setup_logging(verbosity(), default=logging.INFO, handler=handler)
     found = [name for name in installed_names() if keep is None or name in keep]
     log.info("%s", startup_line(config, found))
+    warm_http()  # before any plugin: its first ctx.http must not import httpx on the loop
 
     async def serve_plugins(live: Live | None) -> None:
         early = StartupSignals()

@@ -21,6 +21,7 @@ import hypothesis.strategies as st
 
 from .._config import Limits
 from .._discovery import scan
+from .._net import warm_http
 from ._budget import Budget
 from ._properties import Checker, took
 from ._watched import Stalled
@@ -161,6 +162,9 @@ def plan_contract(
             raise LookupError(
                 f"no installed plugin {plugin!r} (installed: {', '.join(installed) or 'none'})"
             )
+    # A plugin's first ctx.http would import the HTTP stack on the loop, and the block would
+    # be blamed on the plugin; isolated children fork from a server that has it already.
+    warm_http()
     checker = Checker(
         plugin,
         name=name,
