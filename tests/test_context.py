@@ -250,3 +250,24 @@ async def test_a_transport_plugin_delivers_messages_before_the_sink(config) -> N
         await host.call("sender.send", target="irc:#neko")
     assert delivered == [("sender", "tg:42", "hi")]
     assert sunk == [("sender", "irc:#neko", "hi")]
+
+
+def test_warm_http_leaves_nothing_for_a_plugin_s_first_client_to_import() -> None:
+    """After ``warm_http()`` (``neko run`` and the contract kit call it before any plugin
+    starts) a plugin's first ``ctx.http`` imports nothing and reads no CA bundle on the loop."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from nekohooks._net import make_http_client, tls_context, warm_http
+        assert "httpx" not in sys.modules and "httpcore" not in sys.modules
+        warm_http()
+        before = set(sys.modules)
+        make_http_client("p")
+        print(sorted(set(sys.modules) - before), tls_context.cache_info().misses)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert out[0] == "[]", out  # no module imported by the first client
+    assert out[1] == "1", out  # the TLS settings were built once, by warm_http
