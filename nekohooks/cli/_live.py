@@ -58,20 +58,23 @@ def _home() -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
-def running_host(*, local: bool = False, home: Path | None = None) -> ControlClient | None:
+def running_host(
+    *, local: bool = False, home: Path | None = None, fallback: str = "starting a one-shot host"
+) -> ControlClient | None:
     """The client of the host running in the home, or ``None`` (none answers, or ``local``).
 
-    Logs at INFO (shown with ``neko -v``) which one the command uses.
+    Logs at INFO (shown with ``neko -v``) which one the command uses: the host, or
+    ``fallback`` (what the command does without one).
     """
     home = home or _home()
     # httpx logs every request at INFO: only with -vv
     logging.getLogger("httpx").setLevel(max(logging.DEBUG, log.getEffectiveLevel() + 10))
     if local:
-        log.info("--local: starting a one-shot host")
+        log.info("--local: %s", fallback)
         return None
     client = connect(home)
     if client is None:
-        log.info("no host answers on %s: starting a one-shot host", socket_path(home))
+        log.info("no host answers on %s: %s", socket_path(home), fallback)
         return None
     pid = client.health.get("pid")
     log.info("using the running host on %s (pid %s)", client.where, pid)
