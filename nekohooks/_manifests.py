@@ -33,7 +33,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -44,7 +44,15 @@ from ._config import HostConfig, PluginFilter
 from ._discovery import Candidate, folder_candidates, load_plugins
 from ._errors import Phase
 from ._model import LoadFailure, PluginInfo
-from ._scan_cache import GROUP, RACY_SECONDS, cache_dir, cache_file, cached_scan, write_atomic
+from ._scan_cache import (
+    GROUP,
+    RACY_SECONDS,
+    cache_dir,
+    cache_file,
+    cached_rows,
+    cached_scan,
+    write_atomic,
+)
 from ._version import __version__
 
 __all__ = ["Listing", "Manifest", "installed"]
@@ -95,9 +103,14 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
     """
     directory = directory or cache_dir(config.home)
     scanned = cached_scan(directory=directory)
+    # each one's requirement on nekohooks, as the scan cache judged it (parsing them loads
+    # packaging's parser, ~25 ms): a plugin it does not know is judged here
+    verdicts = {(r.name, r.value): r.problem for r in cached_rows(directory=directory) or ()}
     in_folders, broken = folder_candidates(config.plugin_folders)
     failures, disabled = list(broken), list[str]()
-    permitted = _permitted([*scanned, *in_folders], config.plugin_filter, failures, disabled)
+    permitted = _permitted(
+        [*scanned, *in_folders], config.plugin_filter, verdicts, failures, disabled
+    )
     file = cache_file("manifests", GROUP, directory, None)
     framework, cached = _read(file)
     cacheable = {id(cand) for cand in scanned if cand.distribution and cand.version}
@@ -133,11 +146,13 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
 def _permitted(
     candidates: Iterable[Candidate],
     plugin_filter: PluginFilter,
+    verdicts: Mapping[tuple[str, str], str | None],
     failures: list[LoadFailure],
     disabled: list[str],
 ) -> list[Candidate]:
     """The candidates :func:`~nekohooks._discovery.load_plugins` would import, by its rules
-    (filter, first of a duplicate name, requirement on nekohooks), before anything is imported."""
+    (filter, first of a duplicate name, requirement on nekohooks: its verdict by name and
+    entry point if given), before anything is imported."""
     permitted: list[Candidate] = []
     claimed: dict[str, str | None] = {}
     for cand in candidates:
@@ -147,7 +162,11 @@ def _permitted(
             continue
         if cand.name in claimed:
             problem = f"duplicate plugin name: already provided by {claimed[cand.name]}"
-        elif (problem := cand.supports(__version__)) is not None:
+        elif (
+            problem := verdicts[cand.name, cand.value]
+            if (cand.name, cand.value) in verdicts
+            else cand.supports(__version__)
+        ) is not None:
             phase = Phase.VERSION
         if problem is not None:
             failures.append(

@@ -2,8 +2,8 @@
 
 Nothing in nekohooks imports this package. The click group is :func:`main` (``_main``); the
 console script is :func:`run`, which answers ``neko --version`` (``_about``) before click or
-anything else is imported. Each group of commands is a module here (``_plugins``:
-list/info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``, ``_isolation``, ...)
+anything else is imported. Each group of commands is a module here (``_list``,
+``_plugins``: info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``, ``_isolation``, ...)
 registered on :func:`main`; what they print is in ``_render``, their shared options in
 ``_options``, their log in ``_logging``, ``key=value`` parsing in ``_args``, and how the
 process ends (signals, deadlines, leaked threads) in ``_signals``.

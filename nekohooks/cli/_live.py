@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.table import Table
@@ -23,11 +23,14 @@ from rich.table import Table
 from .._config import load_config
 from .._discovery import scan
 from .._errors import NekoError
-from ..control import ControlClient, connect, load_token
+from ..control import load_token
 from ..control._disabled import read_disabled, write_disabled
 from ..control._paths import socket_path
 from ._isolation import install_isolated
 from ._render import console, dumps
+
+if TYPE_CHECKING:
+    from ..control import ControlClient
 
 __all__ = [
     "disable",
@@ -72,7 +75,11 @@ def running_host(
     if local:
         log.info("--local: %s", fallback)
         return None
-    client = connect(home)
+    client = None
+    if socket_path(home).exists():  # else no host: the client (httpx) is not even imported
+        from ..control import connect
+
+        client = connect(home)
     if client is None:
         log.info("no host answers on %s: %s", socket_path(home), fallback)
         return None

@@ -23,7 +23,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 
 COMMANDS = {
-    "list": "._plugins:list_plugins",
+    "list": "._list:list_plugins",
     "info": "._plugins:info",
     "call": "._plugins:call",
     "schema": "._plugins:schema",

@@ -7,18 +7,20 @@ import os
 import sys
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._host import Host
 from .._model import PluginState, PluginStatus
 from .._records import INSTALLED, plugin_detail
 from .._version import __version__
 from ._activity import Activity, span
+
+if TYPE_CHECKING:  # only passed in: `neko list` loads no host or trio
+    from .._host import Host
 
 __all__ = [
     "BROKEN",
