@@ -97,6 +97,8 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
     other plugins imported and registered now (never started), failures and disabled plugins
     as discovery records them.
 
+    Each failure is logged (``nekohooks.discovery``, ERROR), as a host logs them.
+
     Args:
       config: its plugin filter, folders, home and ``startup_timeout`` (per import) are used.
       directory: the cache folder (default: the scan cache's, :func:`cache_dir` of the home).
@@ -135,6 +137,8 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
         framework = _framework_stamps()
     if framework is not None and (fresh or kept.keys() != cached.keys()):
         _write(file, framework, kept | fresh)
+    for failure in failures:  # as a host logs them
+        log.error("%s", failure)
     return Listing(
         plugins=tuple(sorted([*hits.values(), *loaded], key=lambda m: m.name)),
         failures=tuple(failures),
@@ -273,20 +277,51 @@ def _files(
     modules = {*entry.added, *packages.get(top, ()), info.module}
     modules |= {entry.func.__module__ for entry in info.entries}
     modules |= {job.func.__module__ for job in info.jobs}
-    return _stamps(m for m in modules if m.partition(".")[0] != "nekohooks")
+    mine = [m for m in modules if m.partition(".")[0] != "nekohooks"]
+    return _stamps(_module_files(mine) | _package_files(mine))
 
 
 def _framework_stamps() -> list[Stamp] | None:
     """The stamps of nekohooks' own loaded modules (``None``: one changed moments ago)."""
-    return _stamps(m for m in list(sys.modules) if m.partition(".")[0] == "nekohooks")
+    return _stamps(
+        _module_files(m for m in list(sys.modules) if m.partition(".")[0] == "nekohooks")
+    )
 
 
-def _stamps(modules: Iterable[str]) -> list[Stamp] | None:
+def _module_files(modules: Iterable[str]) -> set[str]:
     paths = set()
     for name in modules:
         path = getattr(sys.modules.get(name), "__file__", None)
         if isinstance(path, str):  # built-in, namespace and made-up modules have none
             paths.add(path)
+    return paths
+
+
+def _package_files(modules: Iterable[str]) -> set[str]:
+    """Each package's folder (its mtime changes when a file is added, removed or renamed) and
+    the data files in it, which a plugin may read as it loads (a ``plugin.toml`` declaring
+    what an adopted plugin offers)."""
+    paths = set()
+    for name in modules:
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or getattr(module, "__path__", None) is None:
+            continue
+        folder = os.path.dirname(path)
+        paths.add(folder)
+        try:
+            with os.scandir(folder) as entries:
+                paths.update(
+                    entry.path
+                    for entry in entries
+                    if entry.is_file() and not entry.name.endswith((".py", ".pyc"))
+                )
+        except OSError:  # unreadable: its stamp below fails, and the plugin is not cached
+            pass
+    return paths
+
+
+def _stamps(paths: Iterable[str]) -> list[Stamp] | None:
     stamps = []
     recent = time.time_ns() - int(RACY_SECONDS * 1e9)
     for path in sorted(paths):

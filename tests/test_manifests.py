@@ -39,11 +39,14 @@ SOURCE = {  # the editable plugin package: its entries live in a submodule
     "    return 1\n\n\n"
     "ENTRIES = [one]\n",
     # a second plugin of the same package, whose entries come from the same submodule
-    "neko_edit/second.py": MARK.format(name="second")
-    + "from nekohooks import NekoPluginBase, periodic, plugin_entry\n"
-    "from .entries import ENTRIES\n\n\n"
+    # ... and which names its entry after a data file of the package, read on import
+    "neko_edit/name.txt": "count\n",
+    "neko_edit/second.py": MARK.format(name="second") + "from pathlib import Path\n"
+    "from nekohooks import NekoPluginBase, periodic, plugin_entry\n"
+    "from .entries import ENTRIES\n\n"
+    'NAME = (Path(__file__).parent / "name.txt").read_text().strip()\n\n\n'
     "class Second(NekoPluginBase):\n"
-    '    @plugin_entry(id="count")\n'
+    "    @plugin_entry(id=NAME)\n"
     "    def count(self):\n"
     "        return len(ENTRIES)\n\n"
     "    @periodic(every=60)\n"
@@ -121,6 +124,7 @@ class Venv:
     def list(self, *args: str) -> dict[str, dict[str, object]]:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("NEKO_")}
         environ |= {"NEKO_HOME": str(self.home), "NEKO_TEST_MARKER": str(self.marker)}
+        environ["PYTHONDONTWRITEBYTECODE"] = "1"  # a new __pycache__ would change a folder
         proc = subprocess.run(
             [str(self.env.python), "-m", "nekohooks.cli", "list", "--json", *args],
             capture_output=True,
@@ -173,6 +177,13 @@ def test_a_warm_list_imports_only_what_changed_and_starts_nothing(tmp_path: Path
     assert venv.imports() == ["edit", "second", "sick"]
     assert venv.list() == edited
     assert venv.imports() == ["sick"]
+    (venv.src / "neko_edit" / "name.txt").write_text("tally\n")  # a data file, not a module
+    renamed = venv.list()
+    assert renamed["second"]["entries"] == ["tally"]
+    assert venv.imports() == ["edit", "second", "sick"]
+    venv.settle()
+    assert venv.list() == renamed
+    assert venv.imports() == ["edit", "second", "sick"]  # now settled, and cached
 
     # A real upgrade: a new version of the distribution, with another entry.
     venv.env.install(
