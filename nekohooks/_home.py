@@ -6,15 +6,17 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
 __all__ = ["cache_dir", "default_home"]
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
     env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
-    return Path(env).expanduser() if env else platformdirs.user_data_path("nekohooks")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # here: a $NEKO_HOME needs none of it (neko --version is timed)
+
+    return platformdirs.user_data_path("nekohooks")
 
 
 def cache_dir(home: Path | None = None) -> Path:
@@ -22,6 +24,10 @@ def cache_dir(home: Path | None = None) -> Path:
     ``$NEKO_HOME``; for the default home (the platform's user data folder) the platform's user
     cache folder."""
     home = default_home() if home is None else home
+    if home.name != "nekohooks":  # the platform's folder for nekohooks ends so, on every OS
+        return home / "cache"
+    import platformdirs
+
     if home == platformdirs.user_data_path("nekohooks"):
         return platformdirs.user_cache_path("nekohooks")
     return home / "cache"

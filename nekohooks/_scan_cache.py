@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
 import time
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from ._discovery import Candidate
 
 __all__ = ["GROUP", "Row", "cache_dir", "cache_file", "cached_rows", "cached_scan", "write_atomic"]
-
-log = logging.getLogger("nekohooks.discovery")
 
 GROUP = "neko.plugins"
 """The group scanned by default: :data:`~nekohooks._discovery.ENTRY_POINT_GROUP`, spelled out
@@ -156,7 +153,7 @@ def write_atomic(file: Path, data: object) -> bool:
         os.replace(temporary, file)
         _prune(file.parent, kind)
     except OSError as exc:  # a read-only or full disk costs speed, never correctness
-        log.debug("cannot write the cache file %s: %s", file, exc)
+        _debug("cannot write the cache file %s: %s", file, exc)
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
         return False
@@ -206,7 +203,7 @@ def _read(file: Path, stamp: Stamp) -> list[Row] | None:
         return None
     rows = data.get("candidates")
     if not isinstance(rows, list) or not all(_well_formed(row) for row in rows):
-        log.debug("scan cache %s: unexpected content; scanning", file)
+        _debug("scan cache %s: unexpected content; scanning", file)
         return None
     return [Row(*row) for row in rows]
 
@@ -222,6 +219,12 @@ def _well_formed(row: object) -> bool:
         and isinstance(requires, list)
         and all(isinstance(line, str) for line in requires)
     )
+
+
+def _debug(message: str, *args: object) -> None:
+    import logging  # here: a hit (``neko --version``) logs nothing and need not load it
+
+    logging.getLogger("nekohooks.discovery").debug(message, *args)
 
 
 def _prune(directory: Path, kind: str) -> None:
