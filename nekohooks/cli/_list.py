@@ -15,7 +15,7 @@ import click
 
 from .._manifests import installed
 from .._records import listing_records, plugin_records
-from ._live import local_option, remote_rows, running_host
+from ._live import remote_rows, running_host
 from ._logging import setup_logging
 from ._oneshot import host_config, run_host
 from ._options import check_only, json_option, only_option, split_only, verbosity
@@ -35,7 +35,12 @@ log = logging.getLogger("neko")
     "to load or start.",
 )
 @only_option
-@local_option
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Do not ask a host running in the home: list from the manifest cache (with --strict, "
+    "start a one-shot host).",
+)
 def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...], local: bool) -> None:
     """Every discovered plugin: distribution, entries, schedules, status.
 
