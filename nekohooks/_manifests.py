@@ -107,7 +107,9 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
     scanned = cached_scan(directory=directory)
     # each one's requirement on nekohooks, as the scan cache judged it (parsing them loads
     # packaging's parser, ~25 ms): a plugin it does not know is judged here
-    verdicts = {(r.name, r.value): r.problem for r in cached_rows(directory=directory) or ()}
+    verdicts = {
+        (r.name, r.value, r.distribution): r.problem for r in cached_rows(directory=directory) or ()
+    }
     in_folders, broken = folder_candidates(config.plugin_folders)
     failures, disabled = list(broken), list[str]()
     permitted = _permitted(
@@ -150,13 +152,13 @@ def installed(config: HostConfig, *, directory: Path | None = None) -> Listing:
 def _permitted(
     candidates: Iterable[Candidate],
     plugin_filter: PluginFilter,
-    verdicts: Mapping[tuple[str, str], str | None],
+    verdicts: Mapping[tuple[str, str, str | None], str | None],
     failures: list[LoadFailure],
     disabled: list[str],
 ) -> list[Candidate]:
     """The candidates :func:`~nekohooks._discovery.load_plugins` would import, by its rules
-    (filter, first of a duplicate name, requirement on nekohooks: its verdict by name and
-    entry point if given), before anything is imported."""
+    (filter, first of a duplicate name, requirement on nekohooks: its verdict by name, entry
+    point and distribution if given), before anything is imported."""
     permitted: list[Candidate] = []
     claimed: dict[str, str | None] = {}
     for cand in candidates:
@@ -166,11 +168,9 @@ def _permitted(
             continue
         if cand.name in claimed:
             problem = f"duplicate plugin name: already provided by {claimed[cand.name]}"
-        elif (
-            problem := verdicts[cand.name, cand.value]
-            if (cand.name, cand.value) in verdicts
-            else cand.supports(__version__)
-        ) is not None:
+        else:
+            key = (cand.name, cand.value, cand.distribution)
+            problem = verdicts[key] if key in verdicts else cand.supports(__version__)
             phase = Phase.VERSION
         if problem is not None:
             failures.append(

@@ -98,7 +98,14 @@ class Venv:
         )
         self.env.install(editable, self.wheel("1.0.0"))
         self.env.install(
-            build_wheel(root / "wheels", "neko-sick", BROKEN, entry_points={"sick": "neko_sick"})
+            build_wheel(root / "wheels", "neko-sick", BROKEN, entry_points={"sick": "neko_sick"}),
+            build_wheel(  # refused before import: it asks for another nekohooks
+                root / "wheels",
+                "neko-future",
+                {"neko_future.py": MARK.format(name="future")},
+                entry_points={"future": "neko_future"},
+                requires=("nekohooks>=99",),
+            ),
         )
         self.home, self.marker = root / "home", root / "imported.txt"
         self.marker.write_text("")
@@ -155,6 +162,8 @@ def test_a_warm_list_imports_only_what_changed_and_starts_nothing(tmp_path: Path
     assert cold["second"]["schedules"] == {"tick": "every 60s"}
     assert cold["sick"]["phase"] == "import"
     assert cold["sick"]["error"] == "RuntimeError: sick at import"
+    assert (cold["future"]["status"], cold["future"]["phase"]) == ("failed-to-load", "version")
+    assert "requires nekohooks>=99" in cold["future"]["error"]  # and never imported (marker)
 
     warm = venv.list()
     assert warm == cold
