@@ -17,9 +17,7 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import trio
-
-if TYPE_CHECKING:  # asyncio is imported when a plugin first needs its loop
+if TYPE_CHECKING:  # asyncio when a plugin first needs its loop; trio when the host runs one
     import asyncio
 
 __all__ = ["AsyncioThread", "uses_asyncio"]
@@ -83,6 +81,8 @@ class AsyncioThread:
         before ``Cancelled`` propagates. Exceptions come back unchanged.
         """
         import asyncio
+
+        import trio
 
         loop = self._ensure()
 

@@ -56,9 +56,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import platformdirs
 
 from ._errors import ConfigError
+from ._home import default_home
 
 __all__ = [
     "HostConfig",
@@ -187,12 +187,6 @@ def _plugin_options(table: Mapping[str, Any], default: PluginOptions) -> PluginO
     if options.memory_limit is not None and not options.isolated:
         raise ValueError('memory_limit needs isolation = "process"')
     return options
-
-
-def default_home(environ: Mapping[str, str] | None = None) -> Path:
-    """``$NEKO_HOME`` or the platform's user data folder for nekohooks."""
-    env = (os.environ if environ is None else environ).get("NEKO_HOME", "").strip()
-    return Path(env).expanduser() if env else platformdirs.user_data_path("nekohooks")
 
 
 def home_problem(home: Path) -> str | None:

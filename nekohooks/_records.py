@@ -6,20 +6,56 @@ the same whichever host answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ._host import Host
-from ._model import LoadFailure, PluginInfo, PluginStatus
+from ._model import LoadFailure, PluginInfo, PluginState, PluginStatus
 
-__all__ = ["plugin_detail", "plugin_record", "plugin_records"]
+if TYPE_CHECKING:  # only passed in: listing from the manifest cache loads no host or trio
+    from ._host import Host
+    from ._manifests import Listing
+
+__all__ = ["INSTALLED", "listing_records", "plugin_detail", "plugin_record", "plugin_records"]
 
 
 StateOf = Callable[[PluginStatus], str]
 
+INSTALLED = "installed"
+"""The status of a plugin that loads but is not running anywhere: what ``neko list`` shows
+with no host running (see :func:`listing_records`)."""
+
 
 def _plain(status: PluginStatus) -> str:
     return status.state.value
+
+
+def _record(
+    name: str,
+    distribution: str | None,
+    version: str | None,
+    status: str,
+    *,
+    entries: Iterable[str] = (),
+    schedules: Mapping[str, str] | None = None,
+    error: str | None = None,
+    phase: str | None = None,
+    restarts: int = 0,
+    pid: int | None = None,
+    rss: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "distribution": distribution,
+        "version": version,
+        "status": status,
+        "entries": list(entries),
+        "schedules": dict(schedules or {}),
+        "error": error,
+        "phase": phase,
+        "restarts": restarts,
+        "pid": pid,  # an isolated plugin's process, and its resident memory
+        "rss": rss,
+    }
 
 
 def _row(
@@ -30,19 +66,19 @@ def _row(
 ) -> dict[str, Any]:
     info = plugins.get(status.name)
     source = info or failures.get(status.name)
-    return {
-        "name": status.name,
-        "distribution": source.distribution if source else None,
-        "version": source.version if source else None,
-        "status": state(status),
-        "entries": [e.id for e in info.entries] if info else [],
-        "schedules": {j.id: j.describe() for j in info.jobs} if info else {},
-        "error": status.last_error,
-        "phase": status.phase,
-        "restarts": status.restarts,
-        "pid": status.pid,  # an isolated plugin's process, and its resident memory
-        "rss": status.rss,
-    }
+    return _record(
+        status.name,
+        source.distribution if source else None,
+        source.version if source else None,
+        state(status),
+        entries=[e.id for e in info.entries] if info else [],
+        schedules={j.id: j.describe() for j in info.jobs} if info else {},
+        error=status.last_error,
+        phase=status.phase,
+        restarts=status.restarts,
+        pid=status.pid,
+        rss=status.rss,
+    )
 
 
 def _sources(host: Host) -> tuple[dict[str, PluginInfo], dict[str, LoadFailure]]:
@@ -106,3 +142,33 @@ def plugin_detail(host: Host, name: str, state: StateOf = _plain) -> dict[str, A
         loop_blocks=status.loop_blocks,
     )
     return row
+
+
+def listing_records(listing: Listing, keep: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`plugin_records` for plugins that no host runs (``neko list`` with
+    none running): status :data:`INSTALLED` for each plugin that loads, ``disabled``, or
+    ``failed-to-load`` with the phase and error; sorted by name, only those in ``keep`` if
+    given. A name in several lists reads as a host reads it: loaded, else disabled, else its
+    failure."""
+    rows: dict[str, dict[str, Any]] = {}
+    for failure in listing.failures:
+        rows[failure.name] = _record(
+            failure.name,
+            failure.distribution,
+            failure.version,
+            PluginState.FAILED_TO_LOAD.value,
+            error=failure.error,
+            phase=failure.phase,
+        )
+    for name in listing.disabled:
+        rows[name] = _record(name, None, None, PluginState.DISABLED.value)
+    for manifest in listing.plugins:
+        rows[manifest.name] = _record(
+            manifest.name,
+            manifest.distribution,
+            manifest.version,
+            INSTALLED,
+            entries=manifest.entries,
+            schedules=dict(manifest.schedules),
+        )
+    return [rows[name] for name in sorted(rows) if keep is None or name in keep]

@@ -297,7 +297,7 @@ $commands
 #: The README's commands and their comments (aligned once the name is filled in).
 _README_COMMANDS = (
     ('pip install -e ".[test]"', 'registers the plugin (entry point "$name" in neko.plugins)'),
-    ("neko list", "$name should be listed as running"),
+    ("neko list --strict", "$name should be listed as running"),
     ("neko info $name", "its entries and periodic jobs"),
     ("neko call $name.hello name=Ada", "one call; prints the result"),
     ("pytest", "the contract kit and the plugin's own tests"),

@@ -4,7 +4,7 @@ modification times of the ``sys.path`` folders (as stevedore's cache is).
 Installing or removing a distribution adds or removes a ``.dist-info`` folder (and its files) in
 a ``sys.path`` folder, which changes that folder's mtime, so the next scan reads the metadata
 again; a hit reads one small JSON file instead of every distribution's ``entry_points.txt`` and
-each plugin's ``METADATA``, and imports nothing. What it does not notice: an ``entry_points.txt``
+each plugin's ``METADATA``, and imports nothing (:func:`cached_rows` not even discovery). What it does not notice: an ``entry_points.txt``
 or ``METADATA`` edited in place by hand (no folder changes); delete the cache folder then.
 
 Details that keep it correct:
@@ -16,6 +16,9 @@ Details that keep it correct:
   within one tick of the file system's clock can share an mtime): the scan is still right,
   it is just not cached until the folders have settled.
 * A scan that met an unreadable distribution is not cached: the next one must name it again.
+* Each row also keeps what the distribution's requirement on nekohooks says of the nekohooks
+  that wrote it (``neko --version``'s ``[incompatible: ...]``), so a file written by another
+  nekohooks version is not used.
 * Files are written whole (a temporary file, then a rename); a corrupt or foreign file is
   ignored and replaced. At most :data:`KEEP` files are kept, the least recently written go.
 """
@@ -24,26 +27,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import importlib_metadata
-import platformdirs
+from ._home import cache_dir
+from ._version import __version__
 
-from ._config import default_home
-from ._discovery import ENTRY_POINT_GROUP, Candidate, candidates, scan
+if TYPE_CHECKING:
+    from ._discovery import Candidate
 
-__all__ = ["cache_dir", "cached_scan"]
+__all__ = ["GROUP", "Row", "cache_dir", "cache_file", "cached_rows", "cached_scan", "write_atomic"]
 
-log = logging.getLogger("nekohooks.discovery")
+GROUP = "neko.plugins"
+"""The group scanned by default: :data:`~nekohooks._discovery.ENTRY_POINT_GROUP`, spelled out
+here so that :func:`cached_rows` (``neko --version``) loads no discovery code."""
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever the file layout changes; files of another format are ignored."""
 
 RACY_SECONDS = 2.0
@@ -55,17 +58,31 @@ KEEP = 16
 Stamp = list[tuple[str, int | None]]
 
 
-def cache_dir(home: Path | None = None) -> Path:
-    """Where scans are cached: ``<home>/cache``, where ``home`` defaults to ``$NEKO_HOME``; for
-    the default home (the platform's user data folder) the platform's user cache folder."""
-    home = default_home() if home is None else home
-    if home == platformdirs.user_data_path("nekohooks"):
-        return platformdirs.user_cache_path("nekohooks")
-    return home / "cache"
+class Row(NamedTuple):
+    """One cached candidate, as :func:`cached_rows` returns it."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+    requires: list[str]
+    problem: str | None
+    """What :meth:`~nekohooks._discovery.Candidate.supports` said of this nekohooks version."""
+
+
+def cached_rows(
+    group: str = GROUP, *, directory: Path | None = None, path: Sequence[str] | None = None
+) -> list[Row] | None:
+    """The cached scan of ``group`` if the cache is valid, else ``None`` (nothing is scanned).
+
+    Reads one file and imports no discovery code, metadata reader or version parser: what
+    ``neko --version`` needs to be quick. Arguments as for :func:`cached_scan`.
+    """
+    return _lookup(group, directory, path)[2]
 
 
 def cached_scan(
-    group: str = ENTRY_POINT_GROUP,
+    group: str = GROUP,
     *,
     directory: Path | None = None,
     path: Sequence[str] | None = None,
@@ -80,22 +97,76 @@ def cached_scan(
     A cached candidate's entry point has no ``dist`` (its distribution's name and version are on
     the candidate); loading it imports the same object.
     """
-    folders = list(sys.path if path is None else path)
-    stamp = _stamp(folders)
-    file = (directory or cache_dir()) / f"scan-{_digest(group, folders)}.json"
-    rows = _read(file, stamp)
+    import importlib_metadata  # here, not above: a hit through cached_rows needs neither
+
+    from ._discovery import Candidate, candidates, scan
+
+    file, stamp, rows = _lookup(group, directory, path)
     if rows is not None:
-        try:
-            return [_candidate(group, row) for row in rows]
-        except (TypeError, ValueError):  # well-formed JSON, wrong shape: scan afresh
-            log.debug("scan cache %s: unexpected content; scanning", file)
+        return [
+            Candidate(
+                row.name,
+                row.value,
+                row.distribution,
+                row.version,
+                importlib_metadata.EntryPoint(name=row.name, value=row.value, group=group),
+                tuple(row.requires),
+            )
+            for row in rows
+        ]
     try:
         found = candidates(importlib_metadata.entry_points(group=group))
     except Exception:  # some distribution's metadata is broken: scan() names it; not cached
         return scan(group)
     if not _racy(stamp):
-        _write(file, stamp, [_row(cand) for cand in found])
+        data = {
+            "format": FORMAT,
+            "nekohooks": __version__,
+            "stamp": [list(item) for item in stamp],
+            "candidates": [_row(cand) for cand in found],
+        }
+        write_atomic(file, data)
     return found
+
+
+def cache_file(kind: str, group: str, directory: Path | None, path: Sequence[str] | None) -> Path:
+    """The cache file of ``kind`` (``scan``, ``manifests``) for ``group`` and this interpreter
+    and import path (default: ``sys.path``), in ``directory`` (default: :func:`cache_dir`)."""
+    folders = list(sys.path if path is None else path)
+    return (directory or cache_dir()) / f"{kind}-{_digest(group, folders)}.json"
+
+
+def write_atomic(file: Path, data: object) -> bool:
+    """Write ``data`` as JSON to ``file`` whole (a temporary file, then a rename) and keep the
+    :data:`KEEP` newest files of its kind; ``False`` if the disk refused (logged at debug)."""
+    import tempfile  # only when writing
+
+    kind = file.name.partition("-")[0]
+    temporary: str | None = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=file.parent, prefix=f".{kind}-", suffix=".tmp", delete=False
+        ) as tmp:
+            temporary = tmp.name
+            json.dump(data, tmp, separators=(",", ":"))
+        os.replace(temporary, file)
+        _prune(file.parent, kind)
+    except OSError as exc:  # a read-only or full disk costs speed, never correctness
+        _debug("cannot write the cache file %s: %s", file, exc)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _lookup(
+    group: str, directory: Path | None, path: Sequence[str] | None
+) -> tuple[Path, Stamp, list[Row] | None]:
+    folders = list(sys.path if path is None else path)
+    stamp = _stamp(folders)
+    file = cache_file("scan", group, directory, folders)
+    return file, stamp, _read(file, stamp)
 
 
 def _stamp(folders: Sequence[str]) -> Stamp:
@@ -119,48 +190,49 @@ def _digest(group: str, folders: Sequence[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _read(file: Path, stamp: Stamp) -> list[Any] | None:
+def _read(file: Path, stamp: Stamp) -> list[Row] | None:
     try:
         data = json.loads(file.read_bytes())
     except (OSError, ValueError):  # missing, unreadable or corrupt: a miss
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
+    if data.get("nekohooks") != __version__:  # the problems were judged for another version
+        return None
     if data.get("stamp") != [list(item) for item in stamp]:
         return None
     rows = data.get("candidates")
-    return rows if isinstance(rows, list) else None
+    if not isinstance(rows, list) or not all(_well_formed(row) for row in rows):
+        _debug("scan cache %s: unexpected content; scanning", file)
+        return None
+    return [Row(*row) for row in rows]
 
 
-def _write(file: Path, stamp: Stamp, rows: list[list[Any]]) -> None:
-    data = {"format": FORMAT, "stamp": [list(item) for item in stamp], "candidates": rows}
-    temporary: str | None = None
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=file.parent, prefix=".scan-", suffix=".tmp", delete=False
-        ) as tmp:
-            temporary = tmp.name
-            json.dump(data, tmp, separators=(",", ":"))
-        os.replace(temporary, file)
-        _prune(file.parent)
-    except OSError as exc:  # a read-only or full disk costs speed, never correctness
-        log.debug("cannot write the scan cache %s: %s", file, exc)
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
+def _well_formed(row: object) -> bool:
+    if not isinstance(row, list) or len(row) != len(Row._fields):
+        return False
+    name, value, distribution, version, requires, problem = row
+    return (
+        isinstance(name, str)
+        and isinstance(value, str)
+        and all(isinstance(x, str | None) for x in (distribution, version, problem))
+        and isinstance(requires, list)
+        and all(isinstance(line, str) for line in requires)
+    )
 
 
-def _prune(directory: Path) -> None:
-    files = sorted(directory.glob("scan-*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
+def _debug(message: str, *args: object) -> None:
+    import logging  # here: a hit (``neko --version``) logs nothing and need not load it
+
+    logging.getLogger("nekohooks.discovery").debug(message, *args)
+
+
+def _prune(directory: Path, kind: str) -> None:
+    files = sorted(directory.glob(f"{kind}-*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in files[KEEP:]:
         old.unlink(missing_ok=True)
 
 
 def _row(cand: Candidate) -> list[Any]:
-    return [cand.name, cand.value, cand.distribution, cand.version, list(cand.requires)]
-
-
-def _candidate(group: str, row: list[Any]) -> Candidate:
-    name, value, distribution, version, requires = row
-    entry_point = importlib_metadata.EntryPoint(name=name, value=value, group=group)
-    return Candidate(name, value, distribution, version, entry_point, tuple(requires))
+    problem = cand.supports(__version__)
+    return [cand.name, cand.value, cand.distribution, cand.version, list(cand.requires), problem]

@@ -207,6 +207,26 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> TempVenv:
     return env
 
 
+def test_version_marks_an_incompatible_plugin_alike_from_metadata_and_cache(
+    venv: TempVenv, tmp_path: Path
+) -> None:
+    then = time.time() - 3600
+    os.utime(venv.site, (then, then))  # installed moments ago: the scan cache would not trust it
+    fresh = neko(tmp_path, "--version", python=venv.python)
+    assert list((tmp_path / "cache").glob("scan-*.json"))
+    cached = neko(tmp_path, "--version", python=venv.python)
+    among_options = neko(tmp_path, "-v", "--version", python=venv.python)  # through click
+    assert fresh.returncode == cached.returncode == among_options.returncode == 0
+    assert fresh.stdout == cached.stdout == among_options.stdout
+    assert re.search(
+        r"^  future +neko-future 1\.0\.0  \[incompatible: requires nekohooks>=99, this is "
+        r"nekohooks 0\.1\.0\]$",
+        cached.stdout,
+        re.MULTILINE,
+    ), cached.stdout
+    assert re.search(r"^  counter +neko-cli-cases 1\.0\.0$", cached.stdout, re.MULTILINE)
+
+
 def test_list_strict_exits_1_naming_the_failed_plugins(venv: TempVenv, tmp_path: Path) -> None:
     proc = neko(tmp_path, "list", "--json", "--strict", python=venv.python, env=ISOLATED)
     assert proc.returncode == 1
@@ -267,9 +287,9 @@ def test_call_refuses_a_result_that_is_not_json(venv: TempVenv, tmp_path: Path) 
 
 
 def test_debug_shows_a_startup_traceback(venv: TempVenv, tmp_path: Path) -> None:
-    plain = neko(tmp_path, "list", "--only", "crashy", python=venv.python)
+    plain = neko(tmp_path, "list", "--strict", "--only", "crashy", python=venv.python)
     assert "Traceback" not in plain.stderr
-    proc = neko(tmp_path, "-vv", "list", "--only", "crashy", python=venv.python)
+    proc = neko(tmp_path, "-vv", "list", "--strict", "--only", "crashy", python=venv.python)
     assert "plugin 'crashy': startup failed: RuntimeError: no database" in proc.stderr
     assert re.search(
         r"DEBUG nekohooks.runner: plugin 'crashy': startup traceback\n"
@@ -314,7 +334,7 @@ def test_list_with_a_startup_that_ignores_cancellation_exits_1_in_time(
 ) -> None:
     (tmp_path / "neko.toml").write_text("[limits]\nstartup_timeout = 1\n")
     started = time.monotonic()
-    proc = neko(tmp_path, "list", "--only", "deafstart", python=venv.python)
+    proc = neko(tmp_path, "list", "--strict", "--only", "deafstart", python=venv.python)
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == (
         "Error: start-up did not finish within 3s (a plugin's startup ignores cancellation?); "

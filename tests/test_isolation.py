@@ -353,7 +353,7 @@ def test_neko_info_shows_an_isolated_plugins_process(tmp_path: Path) -> None:
     text = neko(tmp_path, "info", "hello")
     assert text.returncode == 0, text.stderr
     assert re.search(r"process: pid \d+, \d+\.\d MiB, restarts 0", text.stdout), text.stdout
-    row = json.loads(neko(tmp_path, "list", "--json", "--only", "hello").stdout)[0]
+    row = json.loads(neko(tmp_path, "list", "--json", "--strict", "--only", "hello").stdout)[0]
     assert row["pid"] > 0 and row["rss"] > 0 and row["restarts"] == 0
 
 

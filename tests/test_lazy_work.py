@@ -5,9 +5,11 @@ plugin's home folder is made when the plugin first asks for it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -150,3 +152,38 @@ def test_import_nekohooks_and_neko_version_load_only_what_they_use() -> None:
     # a public name imports its module on first use, and reports its public home
     used = "import nekohooks\nassert nekohooks.open_host.__module__ == 'nekohooks'"
     assert set(heavy_imports(used)) >= {"trio", "pluggy"}
+
+
+VERSION_ALONE = """
+import sys
+sys.argv = ["neko", "--version"]
+from nekohooks.cli import run
+run()
+loaded = {"click", "attrs", "importlib_metadata", "packaging", "nekohooks._discovery"}
+print(sorted(m for m in sys.modules if m in loaded or m.split(".")[0] in loaded), file=sys.stderr)
+"""
+
+
+def test_neko_version_on_a_cache_hit_loads_no_click_attrs_or_metadata_reader(
+    tmp_path: Path,
+) -> None:
+    cwd, home = tmp_path / "cwd", tmp_path / "home"
+    cwd.mkdir()  # sys.path[0] of `python -c`: a folder that does not change under it
+    os.utime(cwd, (time.time() - 3600, time.time() - 3600))
+    env = {**os.environ, "NEKO_HOME": str(home)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", VERSION_ALONE],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=60,
+            check=True,
+        )
+        for _ in range(2)
+    ]
+    assert "nekohooks._discovery" in runs[0].stderr  # a miss reads the metadata, fills the cache
+    assert runs[1].stderr.strip() == "[]"  # a hit reads one file
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[1].stdout.startswith("nekohooks 0.1.0 (Python ") and "  hello " in runs[1].stdout

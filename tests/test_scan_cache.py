@@ -22,7 +22,7 @@ import nekohooks
 from nekohooks import _scan_cache
 from nekohooks._discovery import load_plugins, scan
 from nekohooks._registry import Registry
-from nekohooks._scan_cache import cache_dir, cached_scan
+from nekohooks._scan_cache import cache_dir, cached_rows, cached_scan
 
 PLUGIN = """
 from nekohooks import NekoPluginBase, neko_plugin, plugin_entry
@@ -87,7 +87,7 @@ def test_installs_and_uninstalls_invalidate_the_cache(tmp_path: Path) -> None:
     # A hit answers from the file alone: a row only the file has shows up.
     file = the_file(cache)
     data = json.loads(file.read_text())
-    data["candidates"].append(["scghost", "nowhere:Nothing", "neko-ghost", "9.9", []])
+    data["candidates"].append(["scghost", "nowhere:Nothing", "neko-ghost", "9.9", [], None])
     file.write_text(json.dumps(data))
     hit = scan_in(env, cache)
     assert hit["found"] == [["sca", "neko-sca", "1.0.0"], ["scghost", "neko-ghost", "9.9"]]
@@ -132,7 +132,13 @@ def test_a_hit_equals_a_fresh_scan_and_loads(tmp_path: Path, settled: None) -> N
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"[]", b'{"format": 999}', b'{"format": 1, "stamp": [], "candidates": 3}'],
+    [
+        b"{not json",
+        b"[]",
+        b'{"format": 999}',
+        b'{"format": 2, "stamp": [], "candidates": 3}',
+        b'{"format": 2, "nekohooks": "0.0.1", "stamp": [], "candidates": []}',
+    ],
 )
 def test_a_corrupt_or_foreign_file_is_a_miss_and_is_replaced(
     tmp_path: Path, settled: None, content: bytes
@@ -144,13 +150,30 @@ def test_a_corrupt_or_foreign_file_is_a_miss_and_is_replaced(
     assert json.loads(file.read_text())["format"] == _scan_cache.FORMAT
 
 
-def test_rows_of_the_wrong_shape_are_a_miss(tmp_path: Path, settled: None) -> None:
+@pytest.mark.parametrize(
+    "rows", [[["too", "short"]], [["x", "m:O", None, None, "not a list", None]], [[1] * 6]]
+)
+def test_rows_of_the_wrong_shape_are_a_miss(
+    tmp_path: Path, settled: None, rows: list[object]
+) -> None:
     cached_scan(directory=tmp_path)
     file = the_file(tmp_path)
     data = json.loads(file.read_text())
-    data["candidates"] = [["too", "short"]]
+    data["candidates"] = rows
     file.write_text(json.dumps(data))
+    assert cached_rows(directory=tmp_path) is None
     assert cached_scan(directory=tmp_path) == scan()
+
+
+def test_cached_rows_are_the_scan_with_each_plugins_verdict(tmp_path: Path, settled: None) -> None:
+    assert cached_rows(directory=tmp_path) is None  # nothing cached yet: no scan either
+    found = cached_scan(directory=tmp_path)
+    rows = cached_rows(directory=tmp_path)
+    assert rows is not None
+    assert [(r.name, r.value, r.distribution, r.version, tuple(r.requires)) for r in rows] == [
+        (c.name, c.value, c.distribution, c.version, c.requires) for c in found
+    ]
+    assert [r.problem for r in rows] == [c.supports(nekohooks.__version__) for c in found]
 
 
 def test_an_unwritable_cache_folder_costs_speed_not_correctness(

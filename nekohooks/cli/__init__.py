@@ -1,10 +1,12 @@
 """The ``neko`` command: list, inspect, call, run and scaffold plugins.
 
-Nothing in nekohooks imports this package. Each group of commands is a module here
-(``_plugins``: list/info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``,
-``_isolation``) registered on :func:`main` below; what they print is in ``_render``, their
-shared options in ``_options``, their log in ``_logging``, ``key=value`` parsing in ``_args``,
-and how the process ends (signals, deadlines, leaked threads) in ``_signals``.
+Nothing in nekohooks imports this package. The click group is :func:`main` (``_main``); the
+console script is :func:`run`, which answers ``neko --version`` (``_about``) before click or
+anything else is imported. Each group of commands is a module here (``_list``,
+``_plugins``: info/call/schema/check, ``_run``, ``_new``, ``_doctor``, ``_adopt``, ``_isolation``, ...)
+registered on :func:`main`; what they print is in ``_render``, their shared options in
+``_options``, their log in ``_logging``, ``key=value`` parsing in ``_args``, and how the
+process ends (signals, deadlines, leaked threads) in ``_signals``.
 
 Every command that lists something takes ``--json`` (``schema`` always prints JSON). Exit codes:
 0 success; 1 a plugin or entry problem (unknown plugin, bad argument value, failed call,
@@ -15,108 +17,31 @@ plugin name for ``new``).
 
 from __future__ import annotations
 
-import importlib
 import sys
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
+if TYPE_CHECKING:  # at run time on first use: `neko --version` must not pay for click
+    from ._main import main
 
-from .._scan_cache import cached_scan
-from .._version import __version__
-
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
-def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    """``neko --version``: nekohooks' version and the installed plugins, from metadata only."""
-    if not value or ctx.resilient_parsing:
+def run() -> None:
+    """The ``neko`` console script: ``neko --version`` alone is answered at once, anything
+    else is :func:`main`'s (which answers ``--version`` the same way)."""
+    if sys.argv[1:] == ["--version"]:
+        from ._about import version_lines
+
+        sys.stdout.write("".join(f"{line}\n" for line in version_lines()))
         return
-    click.echo(f"nekohooks {__version__} (Python {sys.version.split()[0]})")
-    candidates = cached_scan()
-    if not candidates:
-        click.echo("plugins: none installed (entry-point group neko.plugins)")
-        ctx.exit()
-    click.echo(f"plugins ({len(candidates)}):")
-    width = max(len(c.name) for c in candidates)
-    for cand in candidates:
-        problem = cand.supports(__version__)
-        dist = f"{cand.distribution or '?'} {cand.version or ''}".rstrip()
-        note = f"  [incompatible: {problem}]" if problem else ""
-        click.echo(f"  {cand.name:<{width}}  {dist}{note}")
-    ctx.exit()
+    from ._main import main
+
+    main()
 
 
-COMMANDS = {
-    "list": "._plugins:list_plugins",
-    "info": "._plugins:info",
-    "call": "._plugins:call",
-    "schema": "._plugins:schema",
-    "check": "._plugins:check",
-    "run": "._run:run",
-    "new": "._new:new",
-    "doctor": "._doctor:doctor",
-    "adopt": "._adopt:adopt",
-    "say": "._say:say",
-    "status": "._live:status",
-    "enable": "._live:enable",
-    "disable": "._live:disable",
-    "restart": "._live:restart",
-    "reload": "._live:reload",
-    "install": "._live:install",
-    "uninstall": "._live:uninstall",
-    "events": "._live:events",
-    "token": "._live:token",
-    "console": "._console:console",
-}
-"""Each command's module and name, imported only when that command runs (or ``--help`` lists
-them): ``neko --version`` does not import the host, trio or rich. Add a command here."""
+def __getattr__(name: str) -> Any:
+    if name == "main":
+        from ._main import main
 
-
-class _NekoGroup(click.Group):
-    """The ``neko`` group: commands load on first use; a finished command exits even if a
-    plugin leaked a thread."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module, _, name = COMMANDS[cmd_name].partition(":")
-            self.add_command(getattr(importlib.import_module(module, __name__), name), cmd_name)
-        return self.commands.get(cmd_name)
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().main(*args, **kwargs)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-            if kwargs.get("standalone_mode", True) and threading.active_count() > 1:
-                from ._signals import exit_despite_leaked_threads
-
-                exit_despite_leaked_threads(code)
-            raise
-
-
-@click.group(cls=_NekoGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--version",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_print_version,
-    help="Show nekohooks' version and the installed plugins, then exit.",
-)
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="More log output on stderr; -vv: debug, with plugins' tracebacks.",
-)
-@click.option("--debug", is_flag=True, help="The same as -vv.")
-def main(verbose: int, debug: bool) -> None:
-    """nekohooks: run and inspect plugins installed as packages.
-
-    Plugins are distributions registered in the `neko.plugins` entry-point group. NEKO_HOME,
-    NEKO_CONFIG, NEKO_LOAD_PLUGINS and NEKO_DISABLE_PLUGINS apply to every command.
-    """
+        return main
+    raise AttributeError(f"module 'nekohooks.cli' has no attribute {name!r}")

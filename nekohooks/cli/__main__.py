@@ -1,6 +1,6 @@
 """``python -m nekohooks.cli``: the ``neko`` command."""
 
-from . import main
+from . import run
 
 if __name__ == "__main__":
-    main()
+    run()

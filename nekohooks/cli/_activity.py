@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
-import trio
 
-from .._events import EventKind
-from .._host import Host
 from .._model import JobSpec, PluginStatus
 from .._schedule import Cron, Every, next_fire
+
+if TYPE_CHECKING:  # `neko list` renders with `_render`, which needs neither trio nor a host
+    import trio
+
+    from .._host import Host
 
 __all__ = ["Activity", "ago", "span"]
 
@@ -40,6 +43,8 @@ class Activity:
 
     async def follow(self, host: Host, *, task_status: trio.TaskStatus[None]) -> None:
         """Record job runs until cancelled (start it with ``nursery.start``)."""
+        from .._events import EventKind  # trio's: loaded by the host that runs this
+
         with host.events.subscribe() as events:
             task_status.started()
             async for event in events:

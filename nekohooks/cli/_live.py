@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.table import Table
@@ -23,11 +23,14 @@ from rich.table import Table
 from .._config import load_config
 from .._discovery import scan
 from .._errors import NekoError
-from ..control import ControlClient, connect, load_token
+from ..control import load_token
 from ..control._disabled import read_disabled, write_disabled
 from ..control._paths import socket_path
 from ._isolation import install_isolated
 from ._render import console, dumps
+
+if TYPE_CHECKING:
+    from ..control import ControlClient
 
 __all__ = [
     "disable",
@@ -58,20 +61,27 @@ def _home() -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
-def running_host(*, local: bool = False, home: Path | None = None) -> ControlClient | None:
+def running_host(
+    *, local: bool = False, home: Path | None = None, fallback: str = "starting a one-shot host"
+) -> ControlClient | None:
     """The client of the host running in the home, or ``None`` (none answers, or ``local``).
 
-    Logs at INFO (shown with ``neko -v``) which one the command uses.
+    Logs at INFO (shown with ``neko -v``) which one the command uses: the host, or
+    ``fallback`` (what the command does without one).
     """
     home = home or _home()
     # httpx logs every request at INFO: only with -vv
     logging.getLogger("httpx").setLevel(max(logging.DEBUG, log.getEffectiveLevel() + 10))
     if local:
-        log.info("--local: starting a one-shot host")
+        log.info("--local: %s", fallback)
         return None
-    client = connect(home)
+    client = None
+    if socket_path(home).exists():  # else no host: the client (httpx) is not even imported
+        from ..control import connect
+
+        client = connect(home)
     if client is None:
-        log.info("no host answers on %s: starting a one-shot host", socket_path(home))
+        log.info("no host answers on %s: %s", socket_path(home), fallback)
         return None
     pid = client.health.get("pid")
     log.info("using the running host on %s (pid %s)", client.where, pid)

@@ -6,19 +6,20 @@ import inspect
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
-import trio
 
 from .._config import HostConfig, PluginFilter, check_home, load_config
 from .._errors import NekoError
-from .._host import Host, open_host
 from .._model import PluginState
 from ..control import deny_disabled
 from ._options import installed_names, verbosity
-from ._signals import Deadline, StartupSignals
+
+if TYPE_CHECKING:  # run_host loads them: `neko list` uses host_config alone, without trio
+    from .._host import Host
+    from ._signals import Deadline
 
 __all__ = ["SLACK", "config_source", "host_config", "run_host", "unknown_names"]
 
@@ -79,6 +80,11 @@ def run_host(
     may arm ``deadline`` for its own work (``neko call`` does, per call). A first SIGINT or
     SIGTERM cancels the command and shuts down (then exit 130); a second exits at once (130).
     """
+    import trio
+
+    from .._host import open_host
+    from ._signals import Deadline, StartupSignals
+
     limits = config.limits
     deadline = deadline or Deadline()
     signals = StartupSignals(during="the command")

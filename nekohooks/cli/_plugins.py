@@ -1,4 +1,4 @@
-"""The one-shot commands on installed plugins: ``list``, ``info``, ``call``, ``schema``, ``check``."""
+"""The one-shot commands on installed plugins: ``info``, ``call``, ``schema``, ``check``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ import click
 from .._address import parse_address
 from .._errors import EntryTimeout
 from .._host import Host
-from .._model import EntryKind, PluginState
+from .._model import EntryKind
 from .._process import EXIT_INTERRUPTED
-from .._records import plugin_records
 from .._schema import tool_definitions
 from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
-from ._live import local_option, remote_call, remote_info, remote_rows, remote_tools, running_host
+from ._live import local_option, remote_call, remote_info, remote_tools, running_host
 from ._logging import setup_logging
 from ._oneshot import SLACK, host_config, run_host
 from ._options import (
@@ -29,38 +28,11 @@ from ._options import (
     split_only,
     verbosity,
 )
-from ._render import BROKEN, console, count, dumps, info_lines, plugin_details, plugins_table
+from ._render import count, dumps, info_lines, plugin_details
 from ._say import command_lines
 from ._signals import Deadline
 
-__all__ = ["call", "check", "info", "list_plugins", "schema"]
-
-
-@click.command("list")
-@json_option
-@click.option("--strict", is_flag=True, help="Exit 1 if any plugin failed to load or start.")
-@only_option
-@local_option
-def list_plugins(as_json: bool, strict: bool, only: tuple[str, ...], local: bool) -> None:
-    """Every discovered plugin: distribution, entries, schedules, status."""
-    setup_logging(verbosity())
-    keep = check_only(split_only(only))
-    client = running_host(local=local)
-    rows: list[dict[str, Any]] = (
-        remote_rows(client, keep)
-        if client is not None
-        else run_host(host_config(keep), lambda h: plugin_records(h, keep=keep))
-    )
-    if as_json:
-        click.echo(dumps(rows))
-    elif not rows:
-        console.print("no plugins installed (entry-point group neko.plugins); try `neko new`")
-    else:
-        console.print(plugins_table(rows))
-    broken = [r["name"] for r in rows if PluginState(r["status"]) in BROKEN]
-    if strict and broken:
-        click.echo(f"error: {len(broken)} plugin(s) failed: {', '.join(broken)}", err=True)
-        sys.exit(1)
+__all__ = ["call", "check", "info", "schema"]
 
 
 @click.command()

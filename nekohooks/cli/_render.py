@@ -7,18 +7,20 @@ import os
 import sys
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._host import Host
 from .._model import PluginState, PluginStatus
-from .._records import plugin_detail
+from .._records import INSTALLED, plugin_detail
 from .._version import __version__
 from ._activity import Activity, span
+
+if TYPE_CHECKING:  # only passed in: `neko list` loads no host or trio
+    from .._host import Host
 
 __all__ = [
     "BROKEN",
@@ -35,17 +37,20 @@ __all__ = [
 # On a terminal rich fits its width; piped output gets wide lines instead of wrapped cells.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
 
-#: States in which a plugin is not serving because something went wrong (``list --strict``).
-BROKEN = frozenset({PluginState.FAILED, PluginState.FAILED_TO_LOAD, PluginState.RESTARTING})
+#: Statuses of a plugin not serving because something went wrong (``list --strict``).
+BROKEN = frozenset(
+    s.value for s in (PluginState.FAILED, PluginState.FAILED_TO_LOAD, PluginState.RESTARTING)
+)
 _STATE_STYLE = {
-    PluginState.RUNNING: "green",
-    PluginState.STARTING: "cyan",
-    PluginState.RESTARTING: "yellow",
-    PluginState.FAILED: "bold red",
-    PluginState.FAILED_TO_LOAD: "bold red",
-    PluginState.DISABLED: "dim",
-    PluginState.STOPPING: "cyan",
-    PluginState.STOPPED: "dim",
+    PluginState.RUNNING.value: "green",
+    PluginState.STARTING.value: "cyan",
+    PluginState.RESTARTING.value: "yellow",
+    PluginState.FAILED.value: "bold red",
+    PluginState.FAILED_TO_LOAD.value: "bold red",
+    PluginState.DISABLED.value: "dim",
+    PluginState.STOPPING.value: "cyan",
+    PluginState.STOPPED.value: "dim",
+    INSTALLED: "blue",
 }
 
 
@@ -70,11 +75,10 @@ def plugins_table(rows: list[dict[str, Any]]) -> Table:
     """``neko list``'s table of :func:`~nekohooks._records.plugin_records` rows."""
     table = Table("plugin", "distribution", "status", "entries", "schedules", "error")
     for row in rows:
-        state = PluginState(row["status"])
         table.add_row(  # Text: plugin-supplied strings are shown as written, not as markup
             Text(row["name"]),
             Text(f"{row['distribution'] or '-'} {row['version'] or ''}".strip()),
-            Text(row["status"], style=_STATE_STYLE[state]),
+            Text(row["status"], style=_STATE_STYLE.get(row["status"], "")),
             Text(", ".join(row["entries"])),
             Text(", ".join(f"{k}: {v}" for k, v in row["schedules"].items())),
             Text(row["error"] or ""),
@@ -218,7 +222,7 @@ def status_table(
         process = [process_text(status.pid, status.rss)] if isolated else []
         table.add_row(
             status.name,
-            Text(status.state.value, style=_STATE_STYLE[status.state]),
+            Text(status.state.value, style=_STATE_STYLE[status.state.value]),
             span(now - status.since) if status.since is not None else "-",
             str(status.restarts),
             str(len(info.entries)) if info else "-",

@@ -67,8 +67,9 @@ def test_the_wheel_holds_the_folder_byte_for_byte(venv: TempVenv, tmp_path: Path
 def test_list_runs_the_adopted_plugins_and_reports_each_broken_one(
     venv: TempVenv, tmp_path: Path
 ) -> None:
-    proc = neko(tmp_path, "list", "--json", "--only", ",".join(GOOD + BROKEN), python=venv.python)
-    assert proc.returncode == 0, proc.stderr
+    only = ",".join(GOOD + BROKEN)
+    proc = neko(tmp_path, "list", "--json", "--strict", "--only", only, python=venv.python)
+    assert proc.returncode == 1, proc.stderr  # --strict: it starts them; the broken fail it
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
     for name in GOOD:
         assert rows[name]["status"] == "running", rows[name]

@@ -69,7 +69,7 @@ def test_the_neko_command_sees_folder_plugins(tmp_path: Path) -> None:
     listed = neko(tmp_path / "home", "list", "--json", "--only", "greeter", env=env)
     (row,) = json.loads(listed.stdout)
     assert (row["status"], row["distribution"], row["version"]) == (
-        "running",
+        "installed",
         f"folder {PLUGINS / 'greeter'}",
         "0.0.3",
     )

@@ -84,8 +84,13 @@ def test_one_shot_commands_use_the_running_host(served: Served) -> None:
     assert json.loads(local.stdout) == {"message": "Hello, Ada!"}
     assert "one-shot host" in local.stderr and "using the running host" not in local.stderr
     remote_rows = json.loads(served.neko("list", "--json").stdout)
-    local_rows = json.loads(served.neko("list", "--json", "--local").stdout)
+    local_rows = json.loads(served.neko("list", "--json", "--local", "--strict").stdout)
     assert remote_rows == local_rows  # the same records, whichever host answers
+    cached = json.loads(served.neko("list", "--json", "--local").stdout)  # no host: not started
+    assert [(r["name"], r["entries"]) for r in cached] == [
+        (r["name"], r["entries"]) for r in remote_rows
+    ]
+    assert {r["status"] for r in cached} == {"installed"}
     remote_info = json.loads(served.neko("info", "hello", "--json").stdout)
     assert remote_info["entries"][0]["id"] == "greet" and remote_info["status"] == "running"
     tools = json.loads(served.neko("schema", "--only", "hello").stdout)

@@ -262,8 +262,8 @@ def test_neko_list_reports_every_import_fault(venv: TempVenv, tmp_path: Path) ->
     proc = _run(_neko(venv, "list", "--json"), env, timeout=30, what="neko list")
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
-    assert rows["healthy"]["status"] == "running"
-    assert rows[_module("block")]["status"] == "running"
+    assert rows["healthy"]["status"] == "installed"  # imported, not started (no --strict)
+    assert rows[_module("block")]["status"] == "installed"
     for fault in ("raise", "sys_exit", "keyboard_interrupt"):
         row = rows[_module(fault)]
         assert row["status"] == "failed-to-load" and row["phase"] == "import", row
@@ -275,6 +275,7 @@ def test_neko_list_reports_every_import_fault(venv: TempVenv, tmp_path: Path) ->
         assert f"'{_module(fault)}'" in proc.stderr  # logged with the plugin's name
     strict = _run(_neko(venv, "list", "--json", "--strict"), env, timeout=30, what="neko list")
     assert strict.returncode == 1
+    assert {row["name"]: row["status"] for row in json.loads(strict.stdout)}["healthy"] == "running"
 
 
 def test_neko_list_exits_although_an_import_left_a_thread_running(
@@ -284,7 +285,7 @@ def test_neko_list_exits_although_an_import_left_a_thread_running(
     proc = _run(_neko(venv, "list", "--json"), env, timeout=10, what="neko list --json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = {row["name"]: row for row in json.loads(proc.stdout)}
-    assert rows["healthy"]["status"] == "running"
+    assert rows["healthy"]["status"] == "installed"
 
 
 def _start_run(venv: TempVenv, env: dict[str, str]) -> tuple[subprocess.Popen[str], LineReader]:
