@@ -12,7 +12,8 @@ import inspect
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterable
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,6 +31,7 @@ __all__ = [
     "download",
     "is_transient",
     "make_http_client",
+    "reads_http",
     "retry",
     "safe_path",
     "tls_context",
@@ -62,6 +64,32 @@ def warm_http() -> None:
     """
     importlib.import_module("httpcore._backends.trio")  # httpcore, and what a request needs
     tls_context()  # and httpx
+
+
+def reads_http(objects: Iterable[object]) -> bool:
+    """True if a function among ``objects`` (or their class's) reads an attribute ``http``:
+    the plugin uses ``ctx.http``, so its process should :func:`warm_http` before it starts."""
+    seen: set[int] = set()
+
+    def reads(code: types.CodeType) -> bool:
+        if id(code) in seen:
+            return False
+        seen.add(id(code))
+        return "http" in code.co_names or any(
+            reads(const) for const in code.co_consts if isinstance(const, types.CodeType)
+        )
+
+    for obj in objects:  # a plugin class (its own classes, not nekohooks' bases) or module
+        owners = [obj]
+        if isinstance(obj, type):
+            owners = [k for k in obj.__mro__ if k.__module__.partition(".")[0] != "nekohooks"]
+        for owner in owners:
+            for value in vars(owner).values():
+                func = inspect.unwrap(getattr(value, "__func__", value))  # static/classmethod
+                code = getattr(func, "__code__", None)
+                if isinstance(code, types.CodeType) and reads(code):
+                    return True
+    return False
 
 
 def make_http_client(plugin: str) -> httpx.AsyncClient:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import types
 
 import httpx
 import pytest
@@ -271,3 +272,33 @@ def test_warm_http_leaves_nothing_for_a_plugin_s_first_client_to_import() -> Non
     ).stdout.split()
     assert out[0] == "[]", out  # no module imported by the first client
     assert out[1] == "1", out  # the TLS settings were built once, by warm_http
+
+
+def test_reads_http_finds_plugins_that_use_ctx_http() -> None:
+    """Which plugins' processes warm the HTTP stack before they start (isolated children)."""
+    from nekohooks._net import reads_http
+
+    class Direct(NekoPluginBase):
+        async def fetch(self) -> object:
+            return await self.ctx.http.get("https://example.org")
+
+    class Nested(NekoPluginBase):
+        async def startup(self) -> None:
+            async def later() -> None:
+                await self.ctx.http.get("https://example.org")
+
+            self.ctx.tasks.start("later", later)
+
+    class Child(Direct):  # inherits a method that reads it
+        pass
+
+    class Offline(NekoPluginBase):
+        async def greet(self, name: str) -> str:
+            return f"hello {name}"
+
+    module = types.ModuleType("plugin_module")
+    exec("async def fetch(ctx):\n    return await ctx.http.get('https://example.org')", vars(module))
+    assert reads_http([Direct]) and reads_http([Nested]) and reads_http([Child])
+    assert reads_http([module])
+    assert not reads_http([Offline])  # nekohooks' own base class does not count
+    assert not reads_http([types.ModuleType("empty")])
