@@ -297,7 +297,9 @@ def test_reads_http_finds_plugins_that_use_ctx_http() -> None:
             return f"hello {name}"
 
     module = types.ModuleType("plugin_module")
-    exec("async def fetch(ctx):\n    return await ctx.http.get('https://example.org')", vars(module))
+    exec(
+        "async def fetch(ctx):\n    return await ctx.http.get('https://example.org')", vars(module)
+    )
     assert reads_http([Direct]) and reads_http([Nested]) and reads_http([Child])
     assert reads_http([module])
     assert not reads_http([Offline])  # nekohooks' own base class does not count
