@@ -66,6 +66,39 @@ class ClassPlugin:
         return class_jobs(self.cls)
 
 
+_IMPL_MARK = hookspecs.PROJECT + "_impl"
+"""The attribute ``@hookimpl`` puts its options in (pluggy: ``<project>_impl``)."""
+_MODULE_DESCRIPTORS = frozenset(  # __dict__, __annotations__: found before the module's dict
+    name
+    for name, value in vars(types.ModuleType).items()
+    if hasattr(type(value), "__set__") or hasattr(type(value), "__delete__")
+)
+_HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, with a quicker way past a module's unmarked names.
+
+    ``register`` asks :meth:`parse_hookimpl_opts` about every name in ``dir(plugin)``, and
+    pluggy's answer looks each one up with ``inspect.getattr_static`` (~10 us; a plugin module
+    has a dozen names: its imports, its dunders, its functions). For a plain module the
+    static lookup is the module's own ``__dict__``, except for the names of ``ModuleType``'s
+    data descriptors, so a name there that holds no function, or a plain function without
+    the ``@hookimpl`` mark, is answered here with ``None``, pluggy's own answer. Everything else
+    (marked functions, with ``specname=`` or wrappers; static/class/bound methods; objects
+    and classes as plugins) is pluggy's to parse, as before.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if type(plugin) is types.ModuleType and name not in _MODULE_DESCRIPTORS:
+            value = vars(plugin).get(name)
+            if not isinstance(value, _HOOKABLE):
+                return None
+            if type(value) is types.FunctionType and _IMPL_MARK not in value.__dict__:
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 @attrs.frozen(eq=False)
 class LoadedPlugin:
     """A registered plugin: its record, the object pluggy holds for it, and what runs it needs."""
@@ -83,7 +116,7 @@ class Registry:
     """The pluggy manager and every plugin registered in it, in load order."""
 
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm: pluggy.PluginManager = _Manager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
         self.failures: list[LoadFailure] = []
@@ -122,9 +155,11 @@ class Registry:
             # neko_periodic, which this registry calls itself, once. (pluggy's register and
             # sorted insert cost ~270 us per plugin, quadratic in the number of plugins.)
             target = ClassPlugin(obj)  # type: ignore[arg-type]
+            marked = _CLASS_PLUGIN_HOOKS
         else:
             target = obj
-            unknown = _unknown_hooks(self.pm, target)
+            marked = _marked_hooks(self.pm, target)
+            unknown = sorted(marked - _SPEC_NAMES)
             if unknown:
                 raise fail(
                     Phase.VALIDATE,
@@ -138,15 +173,15 @@ class Registry:
                     self.pm.unregister(name=name)
                 raise fail(Phase.REGISTER, f"{type(exc).__name__}: {exc}") from exc
         try:
-            entries = self._collect(target, "neko_entries", entry_spec, is_class)
+            entries = _collect(target, "neko_entries", entry_spec, is_class, marked)
             for entry in entries:
                 _check_input_schema(name, entry)
-            jobs = self._collect(target, "neko_periodic", job_spec, is_class)
+            jobs = _collect(target, "neko_periodic", job_spec, is_class, marked)
             _check_unique(name, "entry", [e.id for e in entries])
             _check_unique(name, "periodic job", [j.id for j in jobs])
             if is_class:  # message handlers (_handlers.py)
                 handlers = class_handlers(obj)  # type: ignore[arg-type]
-            elif self.pm.parse_hookimpl_opts(target, "neko_message") is not None:
+            elif "neko_message" in marked:
                 handlers = [hook_handler(target.neko_message)]  # type: ignore[attr-defined]
             else:
                 handlers = []
@@ -172,11 +207,7 @@ class Registry:
             description=plugin_description(obj),
             handlers=tuple(handlers),
         )
-        hooks = frozenset(
-            hook
-            for hook in _LIFECYCLE_HOOKS
-            if not is_class and self.pm.parse_hookimpl_opts(target, hook) is not None
-        )
+        hooks = frozenset(() if is_class else marked & _LIFECYCLE_HOOKS)
         loaded = LoadedPlugin(
             info,
             target,
@@ -215,19 +246,6 @@ class Registry:
             self.pm.unregister(name=name)
         return loaded
 
-    def _collect(
-        self,
-        target: object,
-        hook: str,
-        build: Callable[..., Any],
-        is_method: bool,
-    ) -> list[Any]:
-        # a class plugin's wrapper implements both hooks; a module may implement either
-        if not is_method and self.pm.parse_hookimpl_opts(target, hook) is None:
-            return []
-        produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
-        return [build(func, is_method=is_method) for func in produced or ()]
-
     def entries(self) -> Iterable[tuple[str, EntrySpec]]:
         """Every entry of every registered plugin, as ``(plugin name, spec)`` in load order."""
         for name, plugin in self.plugins.items():
@@ -236,7 +254,8 @@ class Registry:
 
 
 _SPEC_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("neko_"))
-_LIFECYCLE_HOOKS = ("neko_startup", "neko_terminate")
+_LIFECYCLE_HOOKS = frozenset({"neko_startup", "neko_terminate"})
+_CLASS_PLUGIN_HOOKS = frozenset({"neko_entries", "neko_periodic"})  # what ClassPlugin implements
 
 
 def _package_of(module: str) -> str | None:
@@ -246,15 +265,28 @@ def _package_of(module: str) -> str | None:
     return mod.__name__ if hasattr(mod, "__path__") else (mod.__package__ or None)
 
 
-def _unknown_hooks(pm: pluggy.PluginManager, target: object) -> list[str]:
-    """Names of ``neko_*`` hook implementations on ``target`` that no hookspec declares."""
-    return [
+def _marked_hooks(pm: pluggy.PluginManager, target: object) -> frozenset[str]:
+    """The ``neko_*`` attributes of ``target`` that are hook implementations (as pluggy's
+    ``register`` finds them: through ``dir`` and ``parse_hookimpl_opts``)."""
+    return frozenset(
         attr
         for attr in dir(target)
-        if attr.startswith("neko_")
-        and attr not in _SPEC_NAMES
-        and pm.parse_hookimpl_opts(target, attr) is not None
-    ]
+        if attr.startswith("neko_") and pm.parse_hookimpl_opts(target, attr) is not None
+    )
+
+
+def _collect(
+    target: object,
+    hook: str,
+    build: Callable[..., Any],
+    is_method: bool,
+    marked: frozenset[str],
+) -> list[Any]:
+    """What ``target``'s implementation of ``hook`` returns, each built into a spec."""
+    if hook not in marked:
+        return []
+    produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
+    return [build(func, is_method=is_method) for func in produced or ()]
 
 
 def _check_input_schema(plugin: str, entry: EntrySpec) -> None:
