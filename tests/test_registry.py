@@ -178,4 +178,3 @@ def test_lifecycle_and_message_hooks_of_a_module_are_found() -> None:
     )
     assert loaded.hooks == {"neko_startup"}
     assert len(loaded.info.handlers) == 1
-
