@@ -62,10 +62,22 @@ class Candidate:
     def supports(self, version: str) -> str | None:
         """Check the distribution's requirement on nekohooks; return the problem or ``None``."""
         for line in self.requires:
-            specifier = _nekohooks_specifier(line)
-            if specifier is not None and not specifier.contains(Version(version), prereleases=True):
-                return f"requires nekohooks{specifier}, this is nekohooks {version}"
+            problem = _requirement_problem(line, version)
+            if problem is not None:
+                return problem
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _requirement_problem(line: str, version: str) -> str | None:
+    """Why nekohooks ``version`` does not meet the ``Requires-Dist`` line, or ``None``.
+
+    Cached: a thousand plugins repeat the same few lines, against the one running version.
+    """
+    specifier = _nekohooks_specifier(line)
+    if specifier is not None and not specifier.contains(Version(version), prereleases=True):
+        return f"requires nekohooks{specifier}, this is nekohooks {version}"
+    return None
 
 
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")

@@ -22,6 +22,7 @@ from . import hookspecs
 from ._api import (
     class_entries,
     class_jobs,
+    class_members,
     entry_spec,
     is_plugin_class,
     job_spec,
@@ -56,14 +57,15 @@ class ClassPlugin:
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
+        self.members = class_members(cls)  # one walk of the class for all that is looked up
 
     @hookspecs.hookimpl
     def neko_entries(self) -> list[Callable[..., Any]]:
-        return class_entries(self.cls)
+        return class_entries(self.cls, self.members)
 
     @hookspecs.hookimpl
     def neko_periodic(self) -> list[Callable[..., Any]]:
-        return class_jobs(self.cls)
+        return class_jobs(self.cls, self.members)
 
 
 _IMPL_MARK = hookspecs.PROJECT + "_impl"
@@ -77,24 +79,26 @@ _HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
 
 
 class _Manager(pluggy.PluginManager):
-    """pluggy's manager, with a quicker way past a module's unmarked names.
+    """pluggy's manager, with a quicker reading of a plain module's names.
 
     ``register`` asks :meth:`parse_hookimpl_opts` about every name in ``dir(plugin)``, and
     pluggy's answer looks each one up with ``inspect.getattr_static`` (~10 us; a plugin module
     has a dozen names: its imports, its dunders, its functions). For a plain module the
     static lookup is the module's own ``__dict__``, except for the names of ``ModuleType``'s
-    data descriptors, so a name there that holds no function, or a plain function without
-    the ``@hookimpl`` mark, is answered here with ``None``, pluggy's own answer. Everything else
-    (marked functions, with ``specname=`` or wrappers; static/class/bound methods; objects
-    and classes as plugins) is pluggy's to parse, as before.
+    data descriptors; pluggy then takes a plain function's options from its ``<project>_impl``
+    attribute (a dict, else none) and answers ``None`` for a value that is no function or
+    method. Those two cases are answered here the same way, without the lookup; the rest
+    (static, class and bound methods in a module; objects and classes as plugins) is pluggy's
+    to parse, as before. ``specname=``, wrappers and the other options are in the dict.
     """
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         if type(plugin) is types.ModuleType and name not in _MODULE_DESCRIPTORS:
             value = vars(plugin).get(name)
+            if type(value) is types.FunctionType:
+                opts = value.__dict__.get(_IMPL_MARK)
+                return opts if isinstance(opts, dict) else None  # type: ignore[return-value]
             if not isinstance(value, _HOOKABLE):
-                return None
-            if type(value) is types.FunctionType and _IMPL_MARK not in value.__dict__:
                 return None
         return super().parse_hookimpl_opts(plugin, name)
 
@@ -154,7 +158,7 @@ class Registry:
             # Not registered with pluggy: a class plugin implements only neko_entries and
             # neko_periodic, which this registry calls itself, once. (pluggy's register and
             # sorted insert cost ~270 us per plugin, quadratic in the number of plugins.)
-            target = ClassPlugin(obj)  # type: ignore[arg-type]
+            target = wrapper = ClassPlugin(obj)  # type: ignore[arg-type]
             marked = _CLASS_PLUGIN_HOOKS
         else:
             target = obj
@@ -180,7 +184,7 @@ class Registry:
             _check_unique(name, "entry", [e.id for e in entries])
             _check_unique(name, "periodic job", [j.id for j in jobs])
             if is_class:  # message handlers (_handlers.py)
-                handlers = class_handlers(obj)  # type: ignore[arg-type]
+                handlers = class_handlers(obj, wrapper.members)  # type: ignore[arg-type]
             elif "neko_message" in marked:
                 handlers = [hook_handler(target.neko_message)]  # type: ignore[attr-defined]
             else:

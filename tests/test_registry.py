@@ -57,6 +57,11 @@ marked_static = staticmethod(hookimpl(lambda ctx: None))
 marked_partial = functools.partial(helper)
 marked_partial.neko_impl = {}
 
+def odd_mark():
+    pass
+
+odd_mark.neko_impl = "not options"
+
 class Helper:
     @hookimpl
     def neko_startup(self, ctx):
@@ -89,7 +94,8 @@ def test_every_name_of_a_module_is_parsed_as_pluggy_parses_it() -> None:
     assert {"neko_entries", "my_jobs", "neko_entry_call", "marked_static", "bound"} <= found
     assert answers["my_jobs"] == {**answers["my_jobs"], "specname": "neko_periodic"}
     assert answers["neko_entry_call"] is not None and answers["neko_entry_call"]["wrapper"]
-    assert {"helper", "add", "CONSTANT", "Helper", "os", "unmarked_lambda"}.isdisjoint(found)
+    unmarked = {"helper", "add", "CONSTANT", "Helper", "os", "unmarked_lambda", "odd_mark"}
+    assert unmarked.isdisjoint(found)
 
 
 def test_a_module_plugin_is_registered_with_the_same_hooks_as_by_pluggy() -> None:
@@ -178,3 +184,34 @@ def test_lifecycle_and_message_hooks_of_a_module_are_found() -> None:
     )
     assert loaded.hooks == {"neko_startup"}
     assert len(loaded.info.handlers) == 1
+
+
+def test_class_members_keep_definition_order_and_overrides_of_object_in_place() -> None:
+    """The walk leaves out ``object``'s own builtins but nothing a class defines or overrides,
+    in the order of a full walk of the MRO."""
+    from nekohooks import NekoPluginBase, plugin_entry
+    from nekohooks._api import class_entries, class_members
+
+    class Base(NekoPluginBase):
+        @plugin_entry(id="show")
+        def __repr__(self) -> str:  # overrides object.__repr__: keeps object's place
+            return "base"
+
+        @plugin_entry()
+        def first(self) -> None: ...
+
+    class Child(Base):
+        limit = 3
+
+        def first(self) -> None: ...  # overridden without the mark
+
+        @plugin_entry()
+        def second(self) -> None: ...
+
+    full: dict[str, object] = {}
+    for klass in reversed(Child.__mro__):
+        full.update(vars(klass))
+    expected = [(n, v) for n, v in full.items() if v is not vars(object).get(n)]
+    assert class_members(Child) == expected
+    assert [n for n, _ in class_members(Child)][:2] == ["__repr__", "__init__"]
+    assert [f.__name__ for f in class_entries(Child)] == ["__repr__", "second"]
