@@ -35,6 +35,7 @@ __all__ = [
     "job_spec",
     "lifecycle",
     "lifecycle_methods",
+    "lifecycle_names",
     "neko_plugin",
     "periodic",
     "plugin_entry",
@@ -252,18 +253,23 @@ def class_jobs(cls: type, members: Members | None = None) -> list[Callable[..., 
     return [v for _, v in members if callable(v) and hasattr(v, _JOB_ATTR)]
 
 
-def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
-    """Bound methods to run for ``event`` ("startup" or "terminate"), overridden hooks first."""
-    found: list[Callable[..., Any]] = []
-    cls = type(instance)
+def lifecycle_names(cls: type, event: str) -> list[str]:
+    """Names of the methods of ``cls`` to run for ``event`` ("startup" or "terminate"),
+    overridden hooks first (the host looks them up once per plugin class)."""
+    found: list[str] = []
     base_default = getattr(NekoPluginBase, event)
     own = getattr(cls, event, None)
     if own is not None and own is not base_default and callable(own):
-        found.append(getattr(instance, event))
+        found.append(event)
     for name, value in class_members(cls):
         if getattr(value, _LIFECYCLE_ATTR, None) == event and name != event:
-            found.append(getattr(instance, name))
+            found.append(name)
     return found
+
+
+def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
+    """Bound methods to run for ``event`` ("startup" or "terminate"), overridden hooks first."""
+    return [getattr(instance, name) for name in lifecycle_names(type(instance), event)]
 
 
 def _runs_on(func: Callable[..., Any], kind: EntryKind, asyncio: bool | None) -> RunsOn:

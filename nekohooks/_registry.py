@@ -13,7 +13,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pluggy
@@ -57,15 +57,14 @@ class ClassPlugin:
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
-        self.members = class_members(cls)  # one walk of the class for all that is looked up
 
     @hookspecs.hookimpl
     def neko_entries(self) -> list[Callable[..., Any]]:
-        return class_entries(self.cls, self.members)
+        return class_entries(self.cls)
 
     @hookspecs.hookimpl
     def neko_periodic(self) -> list[Callable[..., Any]]:
-        return class_jobs(self.cls, self.members)
+        return class_jobs(self.cls)
 
 
 _IMPL_MARK = hookspecs.PROJECT + "_impl"
@@ -158,8 +157,10 @@ class Registry:
             # Not registered with pluggy: a class plugin implements only neko_entries and
             # neko_periodic, which this registry calls itself, once. (pluggy's register and
             # sorted insert cost ~270 us per plugin, quadratic in the number of plugins.)
-            target = wrapper = ClassPlugin(obj)  # type: ignore[arg-type]
+            plugin_class = cast(type, obj)
+            target = ClassPlugin(plugin_class)
             marked = _CLASS_PLUGIN_HOOKS
+            members = class_members(plugin_class)  # one walk of the class for all lookups
         else:
             target = obj
             marked = _marked_hooks(self.pm, target)
@@ -177,14 +178,22 @@ class Registry:
                     self.pm.unregister(name=name)
                 raise fail(Phase.REGISTER, f"{type(exc).__name__}: {exc}") from exc
         try:
-            entries = _collect(target, "neko_entries", entry_spec, is_class, marked)
+            if is_class:  # what ClassPlugin's hooks return, from the one walk of the class
+                entries = [
+                    entry_spec(f, is_method=True) for f in class_entries(plugin_class, members)
+                ]
+            else:
+                entries = _collect(target, "neko_entries", entry_spec, marked)
             for entry in entries:
                 _check_input_schema(name, entry)
-            jobs = _collect(target, "neko_periodic", job_spec, is_class, marked)
+            if is_class:
+                jobs = [job_spec(f, is_method=True) for f in class_jobs(plugin_class, members)]
+            else:
+                jobs = _collect(target, "neko_periodic", job_spec, marked)
             _check_unique(name, "entry", [e.id for e in entries])
             _check_unique(name, "periodic job", [j.id for j in jobs])
             if is_class:  # message handlers (_handlers.py)
-                handlers = class_handlers(obj, wrapper.members)  # type: ignore[arg-type]
+                handlers = class_handlers(plugin_class, members)
             elif "neko_message" in marked:
                 handlers = [hook_handler(target.neko_message)]  # type: ignore[attr-defined]
             else:
@@ -280,17 +289,13 @@ def _marked_hooks(pm: pluggy.PluginManager, target: object) -> frozenset[str]:
 
 
 def _collect(
-    target: object,
-    hook: str,
-    build: Callable[..., Any],
-    is_method: bool,
-    marked: frozenset[str],
+    target: object, hook: str, build: Callable[..., Any], marked: frozenset[str]
 ) -> list[Any]:
-    """What ``target``'s implementation of ``hook`` returns, each built into a spec."""
+    """What a module plugin's implementation of ``hook`` returns, each built into a spec."""
     if hook not in marked:
         return []
     produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
-    return [build(func, is_method=is_method) for func in produced or ()]
+    return [build(func, is_method=False) for func in produced or ()]
 
 
 def _check_input_schema(plugin: str, entry: EntrySpec) -> None:

@@ -81,8 +81,10 @@ def schema_from_signature(
     """
     if signature is None:
         signature = inspect.signature(func)
-    # get_type_hints is the costly part, and it finds nothing where nothing is annotated
-    no_hints = getattr(func, "__annotations__", None) == {}
+    # get_type_hints is the costly part (it evaluates string annotations), and only the
+    # parameters' hints are used: skip it when no parameter is annotated (``-> str`` alone)
+    annotations = getattr(func, "__annotations__", None)
+    no_hints = isinstance(annotations, dict) and annotations.keys() <= {"return"}
     hints = {} if no_hints else typing.get_type_hints(func, include_extras=True)
     properties: dict[str, JSONSchema] = {}
     required: list[str] = []

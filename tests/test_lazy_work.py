@@ -150,3 +150,18 @@ def test_import_nekohooks_and_neko_version_load_only_what_they_use() -> None:
     # a public name imports its module on first use, and reports its public home
     used = "import nekohooks\nassert nekohooks.open_host.__module__ == 'nekohooks'"
     assert set(heavy_imports(used)) >= {"trio", "pluggy"}
+
+
+def test_a_return_annotation_alone_is_not_evaluated() -> None:
+    """Only parameters' hints make the schema: an unannotated entry whose return annotation
+    names a type imported only for type checkers still gets its schema (and no evaluation)."""
+
+    def reply(name, times=2) -> TypeOnlyForCheckers:  # type: ignore[no-untyped-def,name-defined]  # noqa: F821
+        return name * times
+
+    assert schema_from_signature(reply, is_method=False) == {
+        "type": "object",
+        "properties": {"name": {}, "times": {"default": 2}},
+        "required": ["name"],
+        "additionalProperties": False,
+    }
