@@ -220,23 +220,22 @@ def lifecycle(id: str, *, asyncio: bool = False) -> Callable[[F], F]:
 
 
 Members = list[tuple[str, Any]]
-_OBJECT_ATTRIBUTES = tuple(vars(object).items())
+_OBJECT_ORDER = {name: i for i, name in enumerate(vars(object))}
 
 
 def class_members(cls: type) -> Members:
     """Class attributes in definition order, base classes first, overrides in place.
 
     ``object``'s own attributes are left out (they are builtins, which take no marks) unless a
-    class overrides them; an override keeps its place. The callers that look for several
-    marks (entries, jobs, handlers) take this list once.
+    class defines them again; such an override keeps ``object``'s place, first. The callers
+    that look for several marks (entries, jobs, handlers) take this list once.
     """
     seen: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):  # object first: its names come first in `seen`
-        seen.update(vars(klass))
-    items = list(seen.items())
-    inherited = len(_OBJECT_ATTRIBUTES)
-    overrides = [(name, seen[name]) for name, own in _OBJECT_ATTRIBUTES if seen[name] is not own]
-    return overrides + items[inherited:]
+    for klass in reversed(cls.__mro__):
+        if klass is not object:
+            seen.update(vars(klass))
+    overrides = sorted(seen.keys() & _OBJECT_ORDER.keys(), key=_OBJECT_ORDER.__getitem__)
+    return [(name, seen.pop(name)) for name in overrides] + list(seen.items())
 
 
 def class_entries(cls: type, members: Members | None = None) -> list[Callable[..., Any]]:
