@@ -35,7 +35,6 @@ __all__ = [
     "job_spec",
     "lifecycle",
     "lifecycle_methods",
-    "lifecycle_names",
     "neko_plugin",
     "periodic",
     "plugin_entry",
@@ -252,23 +251,18 @@ def class_jobs(cls: type, members: Members | None = None) -> list[Callable[..., 
     return [v for _, v in members if callable(v) and hasattr(v, _JOB_ATTR)]
 
 
-def lifecycle_names(cls: type, event: str) -> list[str]:
-    """Names of the methods of ``cls`` to run for ``event`` ("startup" or "terminate"),
-    overridden hooks first (the host looks them up once per plugin class)."""
-    found: list[str] = []
+def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
+    """Bound methods to run for ``event`` ("startup" or "terminate"), overridden hooks first."""
+    found: list[Callable[..., Any]] = []
+    cls = type(instance)
     base_default = getattr(NekoPluginBase, event)
     own = getattr(cls, event, None)
     if own is not None and own is not base_default and callable(own):
-        found.append(event)
+        found.append(getattr(instance, event))
     for name, value in class_members(cls):
         if getattr(value, _LIFECYCLE_ATTR, None) == event and name != event:
-            found.append(name)
+            found.append(getattr(instance, name))
     return found
-
-
-def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
-    """Bound methods to run for ``event`` ("startup" or "terminate"), overridden hooks first."""
-    return [getattr(instance, name) for name in lifecycle_names(type(instance), event)]
 
 
 def _runs_on(func: Callable[..., Any], kind: EntryKind, asyncio: bool | None) -> RunsOn:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import math
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import trio
 import trio.lowlevel
 
-from ._api import NekoPluginBase, lifecycle_names
+from ._api import NekoPluginBase, lifecycle_methods
 from ._asyncio_bridge import AsyncioThread
 from ._context import PluginContext
 from ._deadlines import CallDeadlines
@@ -81,7 +80,7 @@ class PluginRunner:
         self.ctx: PluginContext | None = None
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.job_states: dict[str, JobState] = {}
-        self._limiter: trio.CapacityLimiter | None = None
+        self.limiter = trio.CapacityLimiter(env.limits.worker_threads)
         self.asyncio_thread: AsyncioThread | None = None
         self.first_attempt = trio.Event()
         self.done = trio.Event()
@@ -91,16 +90,6 @@ class PluginRunner:
         self._calls = CallDeadlines(self._deaf_calls, env.limits.terminate_grace)
         self._crashes: list[float] = []
         self._rng = env.rng
-        self._home = env.home.joinpath("plugins", self.name)
-        self._lifecycle: dict[tuple[type, str], list[str]] = {}  # (class, event) -> method names
-
-    @property
-    def limiter(self) -> trio.CapacityLimiter:
-        """The plugin's cap on worker threads (``limits.worker_threads``), made on first use:
-        most plugins never run code in a thread."""
-        if self._limiter is None:
-            self._limiter = trio.CapacityLimiter(self.env.limits.worker_threads)
-        return self._limiter
 
     # ---- status ---------------------------------------------------------------------------
 
@@ -226,7 +215,7 @@ class PluginRunner:
     def _make_context(self) -> PluginContext:
         return PluginContext(
             self.name,
-            home=self._home,
+            home=self.env.home / "plugins" / self.name,
             defaults_package=self.loaded.package,
             deliver=self.env.deliver,
         )
@@ -245,23 +234,21 @@ class PluginRunner:
         try:
             async with trio.open_nursery() as nursery:
                 ctx.tasks.bind(nursery)
-                # The run scope carries the startup's deadline until the plugin runs (one scope
-                # fewer per start than a fail_after inside it); stop() cancels it while starting.
+                # the run scope has the startup's deadline until the plugin runs (no fail_after)
                 startup_deadline = trio.current_time() + limits.startup_timeout
                 with trio.CancelScope(deadline=startup_deadline) as run_scope:
-                    self._run_scope = run_scope
+                    self._run_scope = run_scope  # stop() cancels it while starting
                     await self._start(ctx)
-                    if run_scope.cancel_called and not self._stop.is_set():
-                        raise self._startup_timeout()  # it passed as the startup returned
-                    run_scope.deadline = math.inf
+                    await trio.lowlevel.checkpoint_if_cancelled()  # a deadline that passed unseen
+                    run_scope.deadline = float("inf")
                     self._start_jobs(nursery, ctx)
                     nursery.start_soon(self._calls.expire, name=f"{self.name}:call-timeouts")
                     self.started_at = trio.current_time()
                     self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()
                     await self._stop.wait()
-                if run_scope.cancelled_caught and not self._stop.is_set():
-                    raise self._startup_timeout()
+                if run_scope.cancelled_caught and not self._stop.is_set():  # startup timed out
+                    raise _Crash(Phase.STARTUP, f"timed out after {limits.startup_timeout:g}s")
                 self._set_state(PluginState.STOPPING)
                 await self._finish(ctx)
                 nursery.cancel_scope.cancel()
@@ -278,9 +265,6 @@ class PluginRunner:
         if crash is not None:
             raise crash
 
-    def _startup_timeout(self) -> _Crash:
-        return _Crash(Phase.STARTUP, f"timed out after {self.env.limits.startup_timeout:g}s")
-
     async def _start(self, ctx: PluginContext) -> None:
         """Construct (class style) and run the startup hooks.
 
@@ -295,7 +279,7 @@ class PluginRunner:
                 else:  # its own __init__ may block (files, sockets): in a thread
                     self.instance = await self._in_thread(plugin_class, ctx)
                 self._constructed = True
-                hooks = self._lifecycle_hooks("startup")
+                hooks = lifecycle_methods(self.instance, "startup")
             else:
                 self._constructed = True
                 hooks = self._module_hooks("neko_startup", ctx)
@@ -304,14 +288,6 @@ class PluginRunner:
                 await self._run_hook(hook)
         except PLUGIN_FAULTS as exc:
             raise _Crash(Phase.STARTUP, exc) from exc
-
-    def _lifecycle_hooks(self, event: str) -> list[Callable[[], Any]]:
-        """The instance's bound lifecycle methods for ``event``; its class is searched once."""
-        key = (type(self.instance), event)
-        names = self._lifecycle.get(key)
-        if names is None:
-            names = self._lifecycle[key] = lifecycle_names(key[0], event)
-        return [getattr(self.instance, name) for name in names]
 
     def _module_hooks(self, hook: str, ctx: PluginContext) -> list[Callable[[], Any]]:
         if hook not in self.loaded.hooks:
@@ -329,7 +305,7 @@ class PluginRunner:
         self._constructed = False
         grace = self.env.limits.terminate_grace
         if self.instance is not None:
-            hooks = self._lifecycle_hooks("terminate")
+            hooks = lifecycle_methods(self.instance, "terminate")
         else:
             hooks = self._module_hooks("neko_terminate", ctx)
         with trio.move_on_after(grace, shield=True) as scope:
