@@ -396,7 +396,8 @@ class Host:
                     for runner in self._table:  # a set event needs no wait (each is a checkpoint)
                         if not runner.first_attempt.is_set():
                             await runner.first_attempt.wait()
-                    await trio.lowlevel.checkpoint()
+                    if self._table.runners:  # at least one checkpoint, as one wait per plugin had
+                        await trio.lowlevel.checkpoint()
                     try:
                         yield
                     except Exception as exc:  # re-raised below, outside the nursery, unwrapped
