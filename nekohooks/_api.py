@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NekoPluginBase",
+    "class_members",
     "entry_spec",
     "is_plugin_class",
     "job_spec",
@@ -217,22 +218,37 @@ def lifecycle(id: str, *, asyncio: bool = False) -> Callable[[F], F]:
     return mark
 
 
-def _class_members(cls: type) -> list[tuple[str, Any]]:
-    """Class attributes in definition order, base classes first, overrides in place."""
+Members = list[tuple[str, Any]]
+_OBJECT_ORDER = {name: i for i, name in enumerate(vars(object))}
+
+
+def class_members(cls: type) -> Members:
+    """Class attributes in definition order, base classes first, overrides in place.
+
+    ``object``'s own attributes are left out (they are builtins, which take no marks) unless a
+    class defines them again; such an override keeps ``object``'s place, first. The callers
+    that look for several marks (entries, jobs, handlers) take this list once.
+    """
     seen: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
-        seen.update(vars(klass))
-    return list(seen.items())
+        if klass is not object:
+            seen.update(vars(klass))
+    overrides = sorted(seen.keys() & _OBJECT_ORDER.keys(), key=_OBJECT_ORDER.__getitem__)
+    return [(name, seen.pop(name)) for name in overrides] + list(seen.items())
 
 
-def class_entries(cls: type) -> list[Callable[..., Any]]:
-    """The methods of a plugin class marked ``@plugin_entry``."""
-    return [v for _, v in _class_members(cls) if callable(v) and hasattr(v, _ENTRY_ATTR)]
+def class_entries(cls: type, members: Members | None = None) -> list[Callable[..., Any]]:
+    """The methods of a plugin class marked ``@plugin_entry`` (``members``: its
+    :func:`class_members`, if the caller has them)."""
+    members = class_members(cls) if members is None else members
+    return [v for _, v in members if callable(v) and hasattr(v, _ENTRY_ATTR)]
 
 
-def class_jobs(cls: type) -> list[Callable[..., Any]]:
-    """The methods of a plugin class marked ``@periodic``."""
-    return [v for _, v in _class_members(cls) if callable(v) and hasattr(v, _JOB_ATTR)]
+def class_jobs(cls: type, members: Members | None = None) -> list[Callable[..., Any]]:
+    """The methods of a plugin class marked ``@periodic`` (``members`` as for
+    :func:`class_entries`)."""
+    members = class_members(cls) if members is None else members
+    return [v for _, v in members if callable(v) and hasattr(v, _JOB_ATTR)]
 
 
 def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
@@ -243,7 +259,7 @@ def lifecycle_methods(instance: object, event: str) -> list[Callable[..., Any]]:
     own = getattr(cls, event, None)
     if own is not None and own is not base_default and callable(own):
         found.append(getattr(instance, event))
-    for name, value in _class_members(cls):
+    for name, value in class_members(cls):
         if getattr(value, _LIFECYCLE_ATTR, None) == event and name != event:
             found.append(getattr(instance, name))
     return found
@@ -258,8 +274,12 @@ def _runs_on(func: Callable[..., Any], kind: EntryKind, asyncio: bool | None) ->
     return RunsOn.ASYNCIO if detected else RunsOn.TRIO
 
 
-def _wants_ctx(func: Callable[..., Any], is_method: bool) -> bool:
-    return not is_method and "ctx" in inspect.signature(func).parameters
+def _wants_ctx(
+    func: Callable[..., Any], is_method: bool, signature: inspect.Signature | None = None
+) -> bool:
+    if is_method:
+        return False
+    return "ctx" in (signature or inspect.signature(func)).parameters
 
 
 def entry_spec(func: Callable[..., Any], *, is_method: bool) -> EntrySpec:
@@ -269,18 +289,25 @@ def entry_spec(func: Callable[..., Any], *, is_method: bool) -> EntrySpec:
     if not entry_id.replace("_", "").replace("-", "").isalnum() or "." in entry_id:
         raise ValueError(f"entry id {entry_id!r} must be letters, digits, '_' or '-'")
     kind = EntryKind.of(func)
-    schema = meta.input_schema or schema_from_signature(func, is_method=is_method)
-    doc = inspect.getdoc(func) or ""
+    # one signature for the schema and the ctx check, taken only if either needs it
+    signature = None if is_method and meta.input_schema else inspect.signature(func)
+    schema = meta.input_schema or schema_from_signature(
+        func, is_method=is_method, signature=signature
+    )
+    description = meta.description
+    if not description:  # the docstring's first line (inherited ones too): only if needed
+        doc = (inspect.getdoc(func) or "").strip()
+        description = doc.splitlines()[0] if doc else ""
     return EntrySpec(
         id=entry_id,
         name=meta.name or entry_id,
-        description=meta.description or (doc.strip().splitlines()[0] if doc.strip() else ""),
+        description=description,
         input_schema=dict(schema),
         timeout=meta.timeout,
         func=func,
         kind=kind,
         runs_on=_runs_on(func, kind, meta.asyncio),
-        wants_ctx=_wants_ctx(func, is_method),
+        wants_ctx=_wants_ctx(func, is_method, signature),
         is_method=is_method,
     )
 

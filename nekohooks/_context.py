@@ -9,6 +9,7 @@ another plugin's folder, store or client.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -44,9 +45,9 @@ class PluginTasks:
     Safe to call from the plugin's worker threads (e.g. from a sync ``__init__``).
     """
 
-    def __init__(self, plugin: str, logger: logging.Logger) -> None:
+    def __init__(self, plugin: str, logger: logging.Logger | None = None) -> None:
         self._plugin = plugin
-        self._logger = logger
+        self._logger = logger  # None: the plugin's logger, looked up when there is an error
         self._nursery: trio.Nursery | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._scopes: dict[str, trio.CancelScope] = {}
@@ -72,7 +73,8 @@ class PluginTasks:
         self.job_states[name] = state
 
         def log_error(exc: BaseException) -> None:
-            self._logger.error("task %r failed: %s", name, exc, exc_info=exc)
+            logger = self._logger or logging.getLogger(f"neko.plugin.{self._plugin}")
+            logger.error("task %r failed: %s", name, exc, exc_info=exc)
 
         async def job() -> None:
             await run_schedule(schedule, fn, state=state, on_error=log_error)
@@ -152,8 +154,7 @@ class PluginContext:
         http_factory: Callable[[str], httpx.AsyncClient] = make_http_client,
     ) -> None:
         self.name = name
-        self.logger = logging.getLogger(f"neko.plugin.{name}")
-        self.tasks = PluginTasks(name, self.logger)
+        self.tasks = PluginTasks(name)
         self._home = home
         self._made = False
         self._deliver = deliver
@@ -161,15 +162,23 @@ class PluginContext:
         self._http: httpx.AsyncClient | None = None
         self._store: PluginStore | None = None
         config_path = home / "plugin.toml"
-        if home.is_dir():  # only a home that exists can hold what a killed process left
+        has_home = home.is_dir()
+        if has_home:  # only a home that exists can hold what a killed process left
             _remove_leftovers(home, ".plugin.toml.*")
             _remove_leftovers(home / "data" / "downloads", ".download-*")
-        if defaults_package and not config_path.exists():
-            _install_defaults(defaults_package, config_path)
-        self.config: dict[str, Any] = _read_config(name, config_path)
+        if defaults_package and not (has_home and config_path.exists()):
+            has_home = _install_defaults(defaults_package, config_path) or has_home
+        # no home (a first start that bundled no defaults): no plugin.toml to look for
+        self.config: dict[str, Any] = _read_config(name, config_path) if has_home else {}
 
     # The folders are made on first use, not for every start: a thousand plugins that never
-    # touch their home would otherwise cost three mkdirs each on every fresh start.
+    # touch their home would otherwise cost three mkdirs each on every fresh start. The logger
+    # too is looked up when first asked for.
+
+    @functools.cached_property
+    def logger(self) -> logging.Logger:
+        """The stdlib logger ``neko.plugin.<name>``."""
+        return logging.getLogger(f"neko.plugin.{self.name}")
 
     @property
     def home(self) -> Path:
@@ -266,15 +275,16 @@ def _remove_leftovers(folder: Path, pattern: str) -> None:
             leftover.unlink()
 
 
-def _install_defaults(package: str, target: Path) -> None:
-    """Copy ``plugin.toml`` bundled in ``package`` to ``target`` atomically (temp + rename)."""
+def _install_defaults(package: str, target: Path) -> bool:
+    """Copy ``plugin.toml`` bundled in ``package`` to ``target`` atomically (temp + rename);
+    False if the package bundles none."""
     try:
         bundled = resources.files(package) / "plugin.toml"
         if not bundled.is_file():
-            return
+            return False
         data = bundled.read_bytes()
     except (ModuleNotFoundError, TypeError, OSError):
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plugin.toml.")
     try:
@@ -286,6 +296,7 @@ def _install_defaults(package: str, target: Path) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+    return True
 
 
 def _read_config(plugin: str, path: Path) -> dict[str, Any]:

@@ -344,17 +344,22 @@ def _spec(func: Callable[..., Any], mark: _Mark, *, is_method: bool) -> HandlerS
     )
 
 
-def class_handlers(cls: type) -> list[HandlerSpec]:
+def class_handlers(
+    cls: type, members: Iterable[tuple[str, Any]] | None = None
+) -> list[HandlerSpec]:
     """The handlers of a plugin class, in definition order (base classes first).
 
-    Raises ``TypeError``/``ValueError`` naming the handler when one cannot be used, and
-    ``ValueError`` when two handlers claim the same command name.
+    ``members`` are the class's attributes in that order (``_api.class_members``), if the
+    caller has them. Raises ``TypeError``/``ValueError`` naming the handler when one cannot be
+    used, and ``ValueError`` when two handlers claim the same command name.
     """
-    seen: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        seen.update(vars(klass))
+    if members is None:
+        seen: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            seen.update(vars(klass))
+        members = seen.items()
     specs: list[HandlerSpec] = []
-    for value in seen.values():
+    for _, value in members:
         for mark in getattr(value, _HANDLER_ATTR, ()) if callable(value) else ():
             try:
                 specs.append(_spec(value, mark, is_method=True))

@@ -383,22 +383,29 @@ class Host:
     @asynccontextmanager
     async def _running(self, *, watchdog: bool) -> AsyncIterator[None]:
         """Start every plugin, yield, then stop them all (see :func:`open_host`)."""
-        dog = LoopWatchdog(
-            self.config.limits.block_threshold,
-            code_owners(self.registry.plugins.values()),
-            self._report_block,
+        dog = (  # its map of plugin code is made only for a watchdog that runs
+            LoopWatchdog(
+                self.config.limits.block_threshold,
+                code_owners(self.registry.plugins.values()),
+                self._report_block,
+            )
+            if watchdog
+            else None
         )
         body_error: Exception | None = None
         with _interrupts_unwrapped():
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                if watchdog:
+                if dog is not None:
                     dog.start()
                 try:
                     for runner in self._table:
                         self._spawn(runner)
-                    for runner in self._table:
-                        await runner.first_attempt.wait()
+                    for runner in self._table:  # a set event needs no wait (each is a checkpoint)
+                        if not runner.first_attempt.is_set():
+                            await runner.first_attempt.wait()
+                    if self._table.runners:  # at least one checkpoint, as one wait per plugin had
+                        await trio.lowlevel.checkpoint()
                     try:
                         yield
                     except Exception as exc:  # re-raised below, outside the nursery, unwrapped
@@ -407,7 +414,7 @@ class Host:
                     try:
                         await self._shutdown(nursery)
                     finally:
-                        if watchdog:
+                        if dog is not None:
                             dog.stop()
                         self._nursery = None
         if body_error is not None:

@@ -13,7 +13,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pluggy
@@ -22,6 +22,7 @@ from . import hookspecs
 from ._api import (
     class_entries,
     class_jobs,
+    class_members,
     entry_spec,
     is_plugin_class,
     job_spec,
@@ -66,6 +67,41 @@ class ClassPlugin:
         return class_jobs(self.cls)
 
 
+_IMPL_MARK = hookspecs.PROJECT + "_impl"
+"""The attribute ``@hookimpl`` puts its options in (pluggy: ``<project>_impl``)."""
+_MODULE_DESCRIPTORS = frozenset(  # __dict__, __annotations__: found before the module's dict
+    name
+    for name, value in vars(types.ModuleType).items()
+    if hasattr(type(value), "__set__") or hasattr(type(value), "__delete__")
+)
+_HOOKABLE = (types.FunctionType, types.MethodType, staticmethod, classmethod)
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, with a quicker reading of a plain module's names.
+
+    ``register`` asks :meth:`parse_hookimpl_opts` about every name in ``dir(plugin)``, and
+    pluggy's answer looks each one up with ``inspect.getattr_static`` (~10 us; a plugin module
+    has a dozen names: its imports, its dunders, its functions). For a plain module the
+    static lookup is the module's own ``__dict__``, except for the names of ``ModuleType``'s
+    data descriptors; pluggy then takes a plain function's options from its ``<project>_impl``
+    attribute (a dict, else none) and answers ``None`` for a value that is no function or
+    method. Those two cases are answered here the same way, without the lookup; the rest
+    (static, class and bound methods in a module; objects and classes as plugins) is pluggy's
+    to parse, as before. ``specname=``, wrappers and the other options are in the dict.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if type(plugin) is types.ModuleType and name not in _MODULE_DESCRIPTORS:
+            value = vars(plugin).get(name)
+            if type(value) is types.FunctionType:
+                opts = value.__dict__.get(_IMPL_MARK)
+                return opts if isinstance(opts, dict) else None  # type: ignore[return-value]
+            if not isinstance(value, _HOOKABLE):
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 @attrs.frozen(eq=False)
 class LoadedPlugin:
     """A registered plugin: its record, the object pluggy holds for it, and what runs it needs."""
@@ -83,7 +119,7 @@ class Registry:
     """The pluggy manager and every plugin registered in it, in load order."""
 
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm: pluggy.PluginManager = _Manager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
         self.failures: list[LoadFailure] = []
@@ -121,10 +157,14 @@ class Registry:
             # Not registered with pluggy: a class plugin implements only neko_entries and
             # neko_periodic, which this registry calls itself, once. (pluggy's register and
             # sorted insert cost ~270 us per plugin, quadratic in the number of plugins.)
-            target = ClassPlugin(obj)  # type: ignore[arg-type]
+            plugin_class = cast(type, obj)
+            target = ClassPlugin(plugin_class)
+            marked = _CLASS_PLUGIN_HOOKS
+            members = class_members(plugin_class)  # one walk of the class for all lookups
         else:
             target = obj
-            unknown = _unknown_hooks(self.pm, target)
+            marked = _marked_hooks(self.pm, target)
+            unknown = sorted(marked - _SPEC_NAMES)
             if unknown:
                 raise fail(
                     Phase.VALIDATE,
@@ -138,15 +178,23 @@ class Registry:
                     self.pm.unregister(name=name)
                 raise fail(Phase.REGISTER, f"{type(exc).__name__}: {exc}") from exc
         try:
-            entries = self._collect(target, "neko_entries", entry_spec, is_class)
+            if is_class:  # what ClassPlugin's hooks return, from the one walk of the class
+                entries = [
+                    entry_spec(f, is_method=True) for f in class_entries(plugin_class, members)
+                ]
+            else:
+                entries = _collect(target, "neko_entries", entry_spec, marked)
             for entry in entries:
                 _check_input_schema(name, entry)
-            jobs = self._collect(target, "neko_periodic", job_spec, is_class)
+            if is_class:
+                jobs = [job_spec(f, is_method=True) for f in class_jobs(plugin_class, members)]
+            else:
+                jobs = _collect(target, "neko_periodic", job_spec, marked)
             _check_unique(name, "entry", [e.id for e in entries])
             _check_unique(name, "periodic job", [j.id for j in jobs])
             if is_class:  # message handlers (_handlers.py)
-                handlers = class_handlers(obj)  # type: ignore[arg-type]
-            elif self.pm.parse_hookimpl_opts(target, "neko_message") is not None:
+                handlers = class_handlers(plugin_class, members)
+            elif "neko_message" in marked:
                 handlers = [hook_handler(target.neko_message)]  # type: ignore[attr-defined]
             else:
                 handlers = []
@@ -172,11 +220,7 @@ class Registry:
             description=plugin_description(obj),
             handlers=tuple(handlers),
         )
-        hooks = frozenset(
-            hook
-            for hook in _LIFECYCLE_HOOKS
-            if not is_class and self.pm.parse_hookimpl_opts(target, hook) is not None
-        )
+        hooks = frozenset(() if is_class else marked & _LIFECYCLE_HOOKS)
         loaded = LoadedPlugin(
             info,
             target,
@@ -215,19 +259,6 @@ class Registry:
             self.pm.unregister(name=name)
         return loaded
 
-    def _collect(
-        self,
-        target: object,
-        hook: str,
-        build: Callable[..., Any],
-        is_method: bool,
-    ) -> list[Any]:
-        # a class plugin's wrapper implements both hooks; a module may implement either
-        if not is_method and self.pm.parse_hookimpl_opts(target, hook) is None:
-            return []
-        produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
-        return [build(func, is_method=is_method) for func in produced or ()]
-
     def entries(self) -> Iterable[tuple[str, EntrySpec]]:
         """Every entry of every registered plugin, as ``(plugin name, spec)`` in load order."""
         for name, plugin in self.plugins.items():
@@ -236,7 +267,8 @@ class Registry:
 
 
 _SPEC_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("neko_"))
-_LIFECYCLE_HOOKS = ("neko_startup", "neko_terminate")
+_LIFECYCLE_HOOKS = frozenset({"neko_startup", "neko_terminate"})
+_CLASS_PLUGIN_HOOKS = frozenset({"neko_entries", "neko_periodic"})  # what ClassPlugin implements
 
 
 def _package_of(module: str) -> str | None:
@@ -246,15 +278,24 @@ def _package_of(module: str) -> str | None:
     return mod.__name__ if hasattr(mod, "__path__") else (mod.__package__ or None)
 
 
-def _unknown_hooks(pm: pluggy.PluginManager, target: object) -> list[str]:
-    """Names of ``neko_*`` hook implementations on ``target`` that no hookspec declares."""
-    return [
+def _marked_hooks(pm: pluggy.PluginManager, target: object) -> frozenset[str]:
+    """The ``neko_*`` attributes of ``target`` that are hook implementations (as pluggy's
+    ``register`` finds them: through ``dir`` and ``parse_hookimpl_opts``)."""
+    return frozenset(
         attr
         for attr in dir(target)
-        if attr.startswith("neko_")
-        and attr not in _SPEC_NAMES
-        and pm.parse_hookimpl_opts(target, attr) is not None
-    ]
+        if attr.startswith("neko_") and pm.parse_hookimpl_opts(target, attr) is not None
+    )
+
+
+def _collect(
+    target: object, hook: str, build: Callable[..., Any], marked: frozenset[str]
+) -> list[Any]:
+    """What a module plugin's implementation of ``hook`` returns, each built into a spec."""
+    if hook not in marked:
+        return []
+    produced: Iterable[Callable[..., Any]] | None = getattr(target, hook)()
+    return [build(func, is_method=False) for func in produced or ()]
 
 
 def _check_input_schema(plugin: str, entry: EntrySpec) -> None:

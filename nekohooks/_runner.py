@@ -247,21 +247,21 @@ class PluginRunner:
         try:
             async with trio.open_nursery() as nursery:
                 ctx.tasks.bind(nursery)
-                with trio.CancelScope() as run_scope:
-                    self._run_scope = run_scope
-                    try:
-                        with trio.fail_after(limits.startup_timeout):
-                            await self._start(ctx)
-                    except trio.TooSlowError:
-                        raise _Crash(
-                            Phase.STARTUP, f"timed out after {limits.startup_timeout:g}s"
-                        ) from None
+                # the run scope has the startup's deadline until the plugin runs (no fail_after)
+                startup_deadline = trio.current_time() + limits.startup_timeout
+                with trio.CancelScope(deadline=startup_deadline) as run_scope:
+                    self._run_scope = run_scope  # stop() cancels it while starting
+                    await self._start(ctx)
+                    await trio.lowlevel.checkpoint_if_cancelled()  # a deadline that passed unseen
+                    run_scope.deadline = float("inf")
                     self._start_jobs(nursery, ctx)
                     nursery.start_soon(self._calls.expire, name=f"{self.name}:call-timeouts")
                     self.started_at = trio.current_time()
                     self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()
                     await self._stop.wait()
+                if run_scope.cancelled_caught and not self._stop.is_set():  # startup timed out
+                    raise _Crash(Phase.STARTUP, f"timed out after {limits.startup_timeout:g}s")
                 self._set_state(PluginState.STOPPING)
                 await self._finish(ctx)
                 nursery.cancel_scope.cancel()

@@ -67,15 +67,24 @@ def _schema_for(hint: object) -> JSONSchema:
     raise TypeError(f"cannot express type {hint!r} as JSON Schema; give input_schema explicitly")
 
 
-def schema_from_signature(func: Callable[..., Any], *, is_method: bool) -> JSONSchema:
+def schema_from_signature(
+    func: Callable[..., Any],
+    *,
+    is_method: bool,
+    signature: inspect.Signature | None = None,
+) -> JSONSchema:
     """Derive a JSON Schema object for ``func``'s named parameters from its type hints.
 
     Raises ``TypeError`` if a hint has no JSON Schema form. An unannotated parameter accepts any
-    JSON value (``{}``), unlike peers that fail at call time on a missing annotation.
+    JSON value (``{}``), unlike peers that fail at call time on a missing annotation. Pass
+    ``signature`` when the caller has ``inspect.signature(func)`` already.
     """
-    signature = inspect.signature(func)
-    # get_type_hints is the costly part, and it finds nothing where nothing is annotated
-    no_hints = getattr(func, "__annotations__", None) == {}
+    if signature is None:
+        signature = inspect.signature(func)
+    # get_type_hints is the costly part (it evaluates string annotations), and only the
+    # parameters' hints are used: skip it when no parameter is annotated (``-> str`` alone)
+    annotations = getattr(func, "__annotations__", None)
+    no_hints = isinstance(annotations, dict) and annotations.keys() <= {"return"}
     hints = {} if no_hints else typing.get_type_hints(func, include_extras=True)
     properties: dict[str, JSONSchema] = {}
     required: list[str] = []

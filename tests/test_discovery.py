@@ -228,3 +228,50 @@ def test_uninstall_removes_the_plugin(tmp_path: Path) -> None:
     assert discover(env, tmp_path)["loaded"] == ["calcc"]
     env.uninstall("neko-calc-class")
     assert discover(env, tmp_path)["loaded"] == []
+
+
+REQUIRES_DIST_LINES = [
+    "nekohooks>=0.1,<0.2",
+    "nekohooks >= 0.1, < 0.2",
+    "NekoHooks==0.1.*",
+    "neko_hooks~=0.1",
+    "nekohooks",
+    "nekohooks>=99",
+    "nekohooks (>=0.1)",
+    "nekohooks[console]>=0.1",
+    'nekohooks>=99; extra == "dev"',
+    'nekohooks>=99; python_version >= "3"',
+    "nekohooks @ https://example.invalid/nekohooks.whl",
+    "nekohooks>=1.0 junk",
+    "nekohooks-x>=99",
+    "nekohooks_>=99",
+    "nekohooks.>=99",
+    "neko>=99",
+    "trio>=0.25",
+    "  nekohooks<0.1",
+    "@ nonsense",
+    "",
+]
+
+
+@pytest.mark.parametrize("line", REQUIRES_DIST_LINES)
+def test_requires_dist_is_read_as_packaging_reads_it(line: str) -> None:
+    """The fast reading of a ``Requires-Dist`` line (name first, then only a SpecifierSet)
+    agrees with packaging's full PEP 508 parser on every line, odd ones included."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from nekohooks._discovery import _nekohooks_specifier
+
+    try:
+        req: Requirement | None = Requirement(line)
+    except InvalidRequirement:
+        req = None
+    applies = (
+        req is not None
+        and canonicalize_name(req.name) == "nekohooks"
+        and (req.marker is None or req.marker.evaluate({"extra": ""}))
+    )
+    expected = str(req.specifier) if applies and req is not None else None
+    found = _nekohooks_specifier(line)
+    assert (None if found is None else str(found)) == expected

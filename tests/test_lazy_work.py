@@ -187,3 +187,18 @@ def test_neko_version_on_a_cache_hit_loads_no_click_attrs_or_metadata_reader(
     assert runs[1].stderr.strip() == "[]"  # a hit reads one file
     assert runs[0].stdout == runs[1].stdout
     assert runs[1].stdout.startswith("nekohooks 0.1.0 (Python ") and "  hello " in runs[1].stdout
+
+
+def test_a_return_annotation_alone_is_not_evaluated() -> None:
+    """Only parameters' hints make the schema: an unannotated entry whose return annotation
+    names a type imported only for type checkers still gets its schema (and no evaluation)."""
+
+    def reply(name, times=2) -> TypeOnlyForCheckers:  # type: ignore[no-untyped-def,name-defined]  # noqa: F821
+        return name * times
+
+    assert schema_from_signature(reply, is_method=False) == {
+        "type": "object",
+        "properties": {"name": {}, "times": {"default": 2}},
+        "required": ["name"],
+        "additionalProperties": False,
+    }

@@ -409,3 +409,66 @@ async def test_a_bad_input_schema_fails_its_plugin_at_load_and_no_argument_entri
         assert await host.call("ok.ping") == "pong"
         with pytest.raises(InvalidArguments, match="unknown argument 'x'"):
             await host.call("ok.ping", x=1)
+
+
+class StartsSlowlyOnce(NekoPluginBase):
+    """The first startup takes longer than the startup timeout; later ones are quick."""
+
+    starts = 0
+    terminated = 0
+
+    async def startup(self):
+        type(self).starts += 1
+        if type(self).starts == 1:
+            await trio.sleep(10)
+
+    async def terminate(self):
+        type(self).terminated += 1
+
+    @plugin_entry(id="ping")
+    async def ping(self):
+        return "pong"
+
+
+class HangsInStartup(NekoPluginBase):
+    terminated = 0
+
+    async def startup(self):
+        await trio.sleep_forever()
+
+    async def terminate(self):
+        type(self).terminated += 1
+
+
+async def test_a_startup_past_its_timeout_crashes_and_a_stop_while_starting_does_not(
+    autojump_clock, tmp_path
+) -> None:
+    """The startup deadline ends only the startup: the run after it has none; a stop while
+    a startup hangs is a stop (terminate runs, no fault), not a timeout."""
+    config = HostConfig(
+        home=tmp_path,
+        limits=Limits(startup_timeout=5),
+        restart=RestartPolicy(initial_backoff=1, jitter=0),
+    )
+    StartsSlowlyOnce.starts = StartsSlowlyOnce.terminated = HangsInStartup.terminated = 0
+    started = trio.current_time()
+    async with open_host(config, plugins={"slow": StartsSlowlyOnce}, watchdog=False) as host:
+        assert trio.current_time() - started == pytest.approx(5)  # the first attempt's end
+        status = host.status("slow")
+        assert status.phase == "startup" and status.last_error == "timed out after 5s"
+        assert StartsSlowlyOnce.terminated == 1  # constructed, so terminate ran
+        await trio.sleep(2)  # the backoff (1 s), then a quick second start
+        assert host.status("slow").state is PluginState.RUNNING
+        await trio.sleep(60)  # far past the startup deadline: the run goes on
+        assert host.status("slow").state is PluginState.RUNNING
+        assert await host.call("slow.ping") == "pong"
+        assert StartsSlowlyOnce.starts == 2
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(host.add_plugin, host.registry.add("hangs", HangsInStartup))
+            await trio.sleep(1)
+            assert host.status("hangs").state is PluginState.STARTING
+            status = await host.stop_plugin("hangs")
+        assert status.state is PluginState.STOPPED and status.last_error is None
+        assert HangsInStartup.terminated == 1
+        assert trio.current_time() - started < 69  # stopped at once, not at its deadline
