@@ -118,8 +118,10 @@ def plugin_description(obj: object) -> str:
     marker = getattr(obj, _PLUGIN_ATTR, None)
     if isinstance(marker, dict) and marker.get("description"):
         return str(marker["description"])
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    # its own docstring: a class without one must not show NekoPluginBase's
+    doc = vars(obj).get("__doc__") if isinstance(obj, type) else getattr(obj, "__doc__", None)
+    doc = inspect.cleandoc(doc) if isinstance(doc, str) else ""
+    return doc.splitlines()[0] if doc else ""
 
 
 def plugin_entry(

@@ -215,3 +215,24 @@ def test_class_members_keep_definition_order_and_overrides_of_object_in_place() 
     assert class_members(Child) == expected
     assert [n for n, _ in class_members(Child)][:2] == ["__repr__", "__init__"]
     assert [f.__name__ for f in class_entries(Child)] == ["__repr__", "second"]
+
+
+def test_a_plugin_is_described_by_its_own_docstring_only() -> None:
+    from nekohooks import NekoPluginBase, plugin_entry
+
+    class Quiet(NekoPluginBase):
+        @plugin_entry(id="ping")
+        async def ping(self) -> str:
+            return "pong"
+
+    class Said(NekoPluginBase):
+        """Says hello.
+
+        More lines.
+        """
+
+    registry = Registry()
+    assert registry.add("quiet", Quiet).info.description == ""  # not NekoPluginBase's
+    assert registry.add("said", Said).info.description == "Says hello."
+    module = types.ModuleType("mod", "A module plugin.\n\nDetails.")
+    assert registry.add("mod", module).info.description == "A module plugin."
