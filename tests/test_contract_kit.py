@@ -438,12 +438,13 @@ def test_pytest_option_checks_a_plugin_isolated_too(tmp_path) -> None:
 
 def test_a_stuck_run_is_blamed_on_plugin_code_only() -> None:
     """Frames of trio, of what its scheduler calls between steps (outcome, sniffio), of
-    nekohooks and of the standard library are never "where it is stuck"; a plugin installed
+    hypothesis, of nekohooks and of the standard library are never "where it is stuck"; a plugin installed
     in a site-packages inside the standard library's folder (no venv) still is."""
     import os
     import sysconfig
     import types
 
+    import hypothesis
     import outcome
 
     from nekohooks.testing._watched import _foreign
@@ -454,6 +455,7 @@ def test_a_stuck_run_is_blamed_on_plugin_code_only() -> None:
     stdlib = sysconfig.get_paths()["stdlib"]
     assert not _foreign(code(trio.__file__))
     assert not _foreign(code(outcome.__file__))
+    assert not _foreign(code(hypothesis.__file__))
     assert not _foreign(code(os.__file__))
     assert not _foreign(code("<frozen abc>"))
     assert _foreign(code("/home/me/plugins/weather/__init__.py"))

@@ -107,11 +107,14 @@ def _foreign(code: types.CodeType) -> bool:
 
 def _runtime() -> tuple[str, ...]:
     """Folders of the code that runs a plugin, not the plugin: trio, what trio's scheduler
-    calls between a task's steps (outcome, sniffio), and nekohooks."""
+    calls between a task's steps (outcome, sniffio), hypothesis (the kit's driver, whose
+    collector hooks run anywhere), and nekohooks."""
+    import hypothesis
     import outcome
     import sniffio
 
-    folders = [os.path.dirname(module.__file__ or "") for module in (trio, outcome, sniffio)]
+    modules = (trio, outcome, sniffio, hypothesis)
+    folders = [os.path.dirname(module.__file__ or "") for module in modules]
     return (*folders, os.path.dirname(os.path.dirname(__file__)))
 
 

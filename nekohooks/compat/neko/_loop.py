@@ -65,19 +65,20 @@ class PluginLoop:
         finished = trio.Event()
         started = False
 
-        def wake() -> None:
+        def wake(_: object) -> None:
             with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(finished.set)
 
         async def wrapper() -> T:
             nonlocal started
             started = True
-            try:
-                return await fn()
-            finally:
-                wake()
+            return await fn()
 
         future = asyncio.run_coroutine_threadsafe(wrapper(), self.loop)
+        # Woken once the future holds the outcome, not when the coroutine ends: between the
+        # two the loop may run other callbacks, and one that waits on trio (a plugin pushing a
+        # message) would wait forever on a trio thread blocked in future.result().
+        future.add_done_callback(wake)
         try:
             await finished.wait()
         except trio.Cancelled:
