@@ -28,7 +28,7 @@ import trio
 from nekohooks import HostConfig, NekoPluginBase, RestartPolicy, open_host, plugin_entry
 from nekohooks._config import PluginOptions
 from nekohooks.isolation import _frames as f
-from nekohooks.isolation._transport import FrameReader, FrameWriter
+from nekohooks.isolation._transport import FrameReader, FrameWriter, PipeReceiveStream
 
 CALLS = 3_000
 WIDE = 16
@@ -109,7 +109,7 @@ class Echo:
         )
         os.close(child_in)
         os.close(child_out)
-        self.reader = FrameReader(trio.lowlevel.FdStream(self._from_child))
+        self.reader = FrameReader(PipeReceiveStream(self._from_child))
         self.writer = FrameWriter(self._to_child)
         self.waiting: dict[int, trio.Event] = {}
         self.ids = 0
