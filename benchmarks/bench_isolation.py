@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import attrs
 import trio
 
 from nekohooks import HostConfig, NekoPluginBase, RestartPolicy, open_host, plugin_entry
@@ -32,18 +33,24 @@ from nekohooks.isolation._transport import FrameReader, FrameWriter, PipeReceive
 
 CALLS = 3_000
 WIDE = 16
+ROUNDS = 5
 
 ECHO_CHILD = """
+import os
 import sys
 import msgspec
 import trio
 
 async def main():
-    rd = trio.lowlevel.FdStream(int(sys.argv[1]))
-    wr = trio.lowlevel.FdStream(int(sys.argv[2]))
+    rd, wr = int(sys.argv[1]), int(sys.argv[2])
+    os.set_blocking(rd, False)
     encode, decode = msgspec.msgpack.Encoder().encode, msgspec.msgpack.Decoder().decode
     buf = bytearray()
-    while chunk := await rd.receive_some(65536):
+    while True:
+        await trio.lowlevel.wait_readable(rd)
+        chunk = os.read(rd, 65536)
+        if not chunk:
+            break
         buf += chunk
         out = []
         while len(buf) >= 4 and len(buf) >= 4 + (n := int.from_bytes(buf[:4], "big")):
@@ -52,7 +59,7 @@ async def main():
             body = encode(["result", frame[1], None])
             out.append(len(body).to_bytes(4, "big") + body)
         if out:
-            await wr.send_all(b"".join(out))
+            os.write(wr, b"".join(out))
 
 trio.run(main)
 """
@@ -71,17 +78,35 @@ def rss_kib(pid: int) -> int:
     raise LookupError(pid)
 
 
-async def measure(call: Callable[[], Awaitable[object]]) -> tuple[float, float, float, float]:
-    """(p50 us, p99 us, calls/s one at a time, calls/s with WIDE in flight)."""
-    for _ in range(200):  # warm up
-        await call()
-    samples = []
+@attrs.define
+class Figures:
+    """One contender's samples and timings, gathered over the interleaved rounds."""
+
+    samples: list[float] = attrs.field(factory=list)
+    serial: list[float] = attrs.field(factory=lambda: [0, 0.0])  # calls, seconds
+    wide: list[float] = attrs.field(factory=lambda: [0, 0.0])
+
+    def summary(self) -> tuple[float, float, float, float]:
+        """(p50 us, p99 us, calls/s one at a time, calls/s with WIDE in flight)."""
+        q = statistics.quantiles(self.samples, n=100)
+        return (
+            q[49] * 1e6,
+            q[98] * 1e6,
+            self.serial[0] / self.serial[1],
+            self.wide[0] / self.wide[1],
+        )
+
+
+async def measure_round(call: Callable[[], Awaitable[object]], into: Figures) -> None:
+    """One round for one contender: CALLS // ROUNDS one at a time, then as many WIDE in flight."""
+    calls = CALLS // ROUNDS
     start = time.perf_counter()
-    for _ in range(CALLS):
+    for _ in range(calls):
         t = time.perf_counter()
         await call()
-        samples.append(time.perf_counter() - t)
-    serial = CALLS / (time.perf_counter() - start)
+        into.samples.append(time.perf_counter() - t)
+    into.serial[0] += calls
+    into.serial[1] += time.perf_counter() - start
 
     async def worker(n: int) -> None:
         for _ in range(n):
@@ -90,10 +115,24 @@ async def measure(call: Callable[[], Awaitable[object]]) -> tuple[float, float, 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for _ in range(WIDE):
-            nursery.start_soon(worker, CALLS // WIDE)
-    wide = (CALLS // WIDE * WIDE) / (time.perf_counter() - start)
-    q = statistics.quantiles(samples, n=100)
-    return q[49] * 1e6, q[98] * 1e6, serial, wide
+            nursery.start_soon(worker, calls // WIDE)
+    into.wide[0] += calls // WIDE * WIDE
+    into.wide[1] += time.perf_counter() - start
+
+
+async def measure(
+    contenders: dict[str, Callable[[], Awaitable[object]]],
+) -> dict[str, tuple[float, float, float, float]]:
+    """Each contender's figures, measured in ROUNDS rounds that take turns (so a change in the
+    machine's load during the run weighs on all of them alike)."""
+    figures = {name: Figures() for name in contenders}
+    for call in contenders.values():
+        for _ in range(200):  # warm up
+            await call()
+    for _ in range(ROUNDS):
+        for name, call in contenders.items():
+            await measure_round(call, figures[name])
+    return {name: f.summary() for name, f in figures.items()}
 
 
 class Echo:
@@ -148,35 +187,39 @@ async def main() -> None:
     from bench_isolation import Noop  # the plugin's process imports it by this name
 
     home = Path(tempfile.mkdtemp())
-    async with Echo() as echo:
-        await echo.call()
-        echo_first = time.perf_counter() - echo.started
-        floor = await measure(echo.call)
     quick = RestartPolicy(initial_backoff=0.001, max_backoff=0.001, jitter=0, max_restarts=100)
     inproc = HostConfig(home=home)
-    async with open_host(inproc, plugins={"n": Noop}, watchdog=False) as host:
-        local = await measure(lambda: host.call("n.noop"))
     isolated = HostConfig(
         home=home, restart=quick, plugin_options={"n": PluginOptions(isolation="process")}
     )
-    started = time.perf_counter()
-    async with open_host(isolated, plugins={"n": Noop}, watchdog=False) as host:
-        await host.call("n.noop")
-        cold = time.perf_counter() - started
-        remote = await measure(lambda: host.call("n.noop"))
-        runner = host.runners["n"]
-        await trio.sleep(1.0)
-        idle_rss = rss_kib(runner.pid)  # type: ignore[attr-defined]
-        restarts = []
-        for _ in range(5):
-            pid = runner.pid  # type: ignore[attr-defined]
-            before = runner.restarts
-            t = time.perf_counter()
-            os.kill(pid, signal.SIGKILL)
-            while runner.restarts == before or runner.state.value != "running":  # noqa: ASYNC110
-                await trio.sleep(0.001)
+    async with Echo() as echo, open_host(inproc, plugins={"n": Noop}, watchdog=False) as local:
+        await echo.call()
+        echo_first = time.perf_counter() - echo.started
+        started = time.perf_counter()
+        async with open_host(isolated, plugins={"n": Noop}, watchdog=False) as host:
             await host.call("n.noop")
-            restarts.append(time.perf_counter() - t - 0.001)
+            cold = time.perf_counter() - started
+            figures = await measure(
+                {
+                    "echo": echo.call,
+                    "local": lambda: local.call("n.noop"),
+                    "remote": lambda: host.call("n.noop"),
+                }
+            )
+            floor, remote = figures["echo"], figures["remote"]
+            runner = host.runners["n"]
+            await trio.sleep(1.0)
+            idle_rss = rss_kib(runner.pid)  # type: ignore[attr-defined]
+            restarts = []
+            for _ in range(5):
+                pid = runner.pid  # type: ignore[attr-defined]
+                before = runner.restarts
+                t = time.perf_counter()
+                os.kill(pid, signal.SIGKILL)
+                while runner.restarts == before or runner.state.value != "running":  # noqa: ASYNC110
+                    await trio.sleep(0.001)
+                await host.call("n.noop")
+                restarts.append(time.perf_counter() - t - 0.001)
     bare = subprocess.Popen([sys.executable, "-c", "import trio, time; time.sleep(30)"])
     time.sleep(1.0)
     bare_rss = rss_kib(bare.pid)
@@ -184,7 +227,7 @@ async def main() -> None:
     bare.wait()
 
     row("bare trio pipe echo", floor)
-    row("host.call, in process", local)
+    row("host.call, in process", figures["local"])
     row("host.call, isolated", remote)
     print(f"  p50 ratio to the echo        {remote[0] / floor[0]:5.2f}x  (target <= 1.3x)")
     print(f"  calls/s ratio to the echo    {remote[2] / floor[2]:5.2f}x  (target >= 0.8x)")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChildProcess",
+    "Overdue",
     "PendingCall",
     "RateLimit",
     "Unrunnable",
@@ -105,11 +106,16 @@ class Where:
         return _Crash(self.phase, f"{self.what}: {text}" if self.what else text)
 
 
+class Overdue(Exception):
+    """A call outlived its timeout by the terminate grace: its process ignores cancellation."""
+
+
 class PendingCall:
-    """One call in flight: its answer arrives as a frame (or as the error of a dead child).
+    """One call in flight: its answer arrives as a frame (or as the error of a dead child, or
+    :class:`Overdue` from the process's :class:`~nekohooks._deadlines.CallDeadlines`).
 
     The caller waits parked (:meth:`wait`) and the reader wakes it with the answer
-    (:meth:`settle`): one task switch, no event.
+    (:meth:`settle`): one task switch, no event, no cancel scope.
     """
 
     __slots__ = ("answer", "entry", "task")
@@ -126,6 +132,10 @@ class PendingCall:
             task, self.task = self.task, None
             if task is not None:
                 trio.lowlevel.reschedule(task)
+
+    def cancel(self) -> None:
+        """Time is up (its timeout and the terminate grace): answer :class:`Overdue`."""
+        self.settle(Overdue())
 
     def reset(self) -> None:
         """Forget the answer (a stream's next item is on its way)."""
@@ -169,8 +179,8 @@ class ChildProcess:
     # its ctx.send_message calls, in order, for the one task that delivers them
     messages: trio.MemorySendChannel[tuple[str, Any]] = attrs.field(init=False)
     inbox: trio.MemoryReceiveChannel[tuple[str, Any]] = attrs.field(init=False)
-    # the calls' scopes, cancelled when a call outlives its timeout by the terminate grace
-    # (the process enforces the timeout; this catches an entry that ignores it)
+    # the calls, answered Overdue when one outlives its timeout by the terminate grace (the
+    # process enforces the timeout; this catches an entry that ignores it)
     deadlines: CallDeadlines = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:

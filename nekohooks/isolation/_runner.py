@@ -56,6 +56,7 @@ from .._threads import in_real_time
 from . import _frames as f
 from ._child_process import (
     ChildProcess,
+    Overdue,
     PendingCall,
     RateLimit,
     Unrunnable,
@@ -154,6 +155,7 @@ class ProcessRunner(PluginRunner):
         self._remote: f.Status | None = None
         self._logs = RateLimit(self.name)
         self._grace = env.limits.terminate_grace
+        self._mock_clock = False  # the trio run's clock is a MockClock (it may autojump)
         self.kit = _kit_mode.get()
         """The contract kit's mode, when started in :func:`kit_children` (else ``None``)."""
         self.probes = ChildProbes()
@@ -252,6 +254,9 @@ class ProcessRunner(PluginRunner):
             raise _Crash(Phase.STARTUP, f"cannot start its process: {exc}") from exc
         self._current = run
         self.pid = run.pid
+        testing = sys.modules.get("trio.testing")  # a MockClock cannot exist without it
+        clock = trio.lowlevel.current_clock()
+        self._mock_clock = testing is not None and isinstance(clock, testing.MockClock)
         self.probes.pids.append(run.pid)
         crash: _Crash | None = None
         try:
@@ -394,9 +399,18 @@ class ProcessRunner(PluginRunner):
         await run.writer.pump()
 
     async def _read(self, run: ChildProcess, nursery: trio.Nursery) -> None:
+        calls, result = run.calls, f.Result
         try:
-            while run.fault is None and (frame := await run.reader.receive()) is not None:
-                self._dispatch(run, frame, nursery)  # after a fault, nothing more it says counts
+            while run.fault is None and (frames := await run.reader.receive_all()):
+                for frame in frames:
+                    if type(frame) is result:  # the most common frame, first
+                        call = calls.get(frame.id)
+                        if call is not None:
+                            call.settle(frame)
+                        continue
+                    self._dispatch(run, frame, nursery)
+                    if run.fault is not None:  # after a fault, nothing more it says counts
+                        break
         except BadFrame as exc:
             self._fault(run, self._where(run), f"its process sent a malformed frame: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -601,26 +615,27 @@ class ProcessRunner(PluginRunner):
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments)))
         call = run.calls[number] = PendingCall(spec.id)
-        # the backstop: cancelled past timeout + grace (CallDeadlines.add, inlined as in _runner)
+        # answered Overdue past timeout + grace (CallDeadlines.add, inlined as in _runner)
         limit = (spec.timeout or self._entry_timeout) + self._grace
-        scope = trio.CancelScope()
         deadlines = run.deadlines.window.get(limit)
         if deadlines is None:
             deadlines = run.deadlines.open(limit)
-        deadlines.add(scope)
+        deadlines.add(call)
         try:
             run.writer.send(data)
-            with scope:
+            if self._mock_clock:
                 await in_real_time(call.wait)
+            else:
+                await call.wait()
         finally:
-            deadlines.discard(scope)
+            deadlines.discard(call)
             del run.calls[number]
-            if call.answer is None and not run.ended.is_set():
+            answer = call.answer
+            if (answer is None or type(answer) is Overdue) and not run.ended.is_set():
                 run.send(f.Cancel(number))
-        answer = call.answer
-        if answer is None:  # the backstop fired
-            raise self._deaf(run, spec)
         if type(answer) is not f.Result:
+            if type(answer) is Overdue:
+                raise self._deaf(run, spec)
             answer = self._outcome(spec, answer)
         value = answer.value
         return STOP if value == STOP_ON_THE_WIRE else value

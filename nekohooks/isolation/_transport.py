@@ -73,9 +73,10 @@ class FrameReader:
         while not frames:
             if self._bad is not None:
                 raise self._bad
-            self._decode(frames)
-            if frames:
-                break
+            if self._buffer:
+                self._decode(frames)
+                if frames:
+                    break
             chunk = await self._stream.receive_some(1 << 16)
             if not chunk:
                 if self._buffer:
