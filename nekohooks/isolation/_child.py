@@ -341,7 +341,7 @@ _READ = object()
 
 
 @types.coroutine
-def _resumed(coro: Coroutine[Any, Any, None], trap: Any) -> Generator[Any, Any, None]:
+def _resumed(coro: Coroutine[Any, Any, Any], trap: Any) -> Generator[Any, Any, Any]:
     """Go on with ``coro``, which was stepped once by hand and is suspended at ``trap``, as an
     ``await coro`` would have (in the same task: its cancel scopes and context stay valid)."""
     while True:
@@ -350,13 +350,13 @@ def _resumed(coro: Coroutine[Any, Any, None], trap: Any) -> Generator[Any, Any, 
         except BaseException as exc:  # thrown in by trio: passed on to the plugin's code
             try:
                 trap = coro.throw(exc)
-            except StopIteration:
-                return
+            except StopIteration as done:
+                return done.value
         else:
             try:
                 trap = coro.send(sent)
-            except StopIteration:
-                return
+            except StopIteration as done:
+                return done.value
 
 
 class _Server:
@@ -435,17 +435,17 @@ class _Server:
                         return  # serving has ended
                     number, coro, trap = call
                     try:
-                        await _resumed(coro, trap)
+                        await self._finish(number, coro, trap)
                     finally:
                         del self.calls[number]
 
     async def _read(
         self, scope: trio.CancelScope
-    ) -> tuple[int, Coroutine[Any, Any, None], Any] | None:
+    ) -> tuple[int, Coroutine[Any, Any, Any], Any] | None:
         """Read frames and act on them until a call waits (returned: the caller goes on with
         it, another task reads on) or serving ends (``None``)."""
         assert self._reader is not None and self._nursery is not None
-        specs = self.specs
+        specs, messages, call = self.specs, self.messages, self.runner.call
         while True:
             frames = await self._reader.receive_all()
             if not frames:  # the host's end closed
@@ -463,14 +463,25 @@ class _Server:
                         self.pulls[frame.id], pulls = trio.open_memory_channel[None](float("inf"))
                         self._nursery.start_soon(self.stream, frame, pulls)
                     else:
-                        coro = self._call(frame)
+                        spec, arguments = specs[frame.entry], frame.arguments
+                        if frame.entry in messages:
+                            arguments = self._arguments(frame)
+                        if self.clock.clock is None:
+                            coro = call(spec, arguments)
+                        else:
+                            coro = self._clocked(spec, arguments)
                         try:  # the call's first step, here and now
                             trap = coro.send(None)
-                        except StopIteration:
-                            continue  # answered
+                        except StopIteration as done:  # answered
+                            self._answer(frame.id, done.value)
+                            continue
+                        except NekoError as exc:
+                            self._failed(frame.id, exc)
+                            continue
                         self.calls[frame.id] = scope
                         self._reader.unread(frames[at + 1 :])
                         self._hand_reading()
+                        self.out.flush()  # the answers so far
                         return frame.id, coro, trap
                 elif kind is f.Pull:
                     assert isinstance(frame, f.Pull)
@@ -492,6 +503,7 @@ class _Server:
                     return None
                 else:
                     log.warning("unexpected %s frame from the host", kind.__name__)
+            self.out.flush()  # the answers to what was read, before waiting for more
 
     def send(self, frame: Any) -> None:
         self.out.post(f.encode(frame))
@@ -522,19 +534,25 @@ class _Server:
             return frame.arguments
         return {**frame.arguments, param: Message(**frame.arguments[param])}
 
-    async def _call(self, frame: f.Call) -> None:
-        spec = self.specs[frame.entry]
-        arguments = frame.arguments if not self.messages else self._arguments(frame)
+    async def _clocked(self, spec: EntrySpec, arguments: dict[str, Any]) -> Any:
+        """``runner.call``, with the kit's clock moving meanwhile."""
+        with self.clock:
+            return await self.runner.call(spec, arguments)
+
+    async def _finish(self, call: int, coro: Coroutine[Any, Any, Any], trap: Any) -> None:
+        """Go on with call ``call`` (see :func:`_resumed`) and answer it."""
         try:
-            if self.clock.clock is None:
-                value = await self.runner.call(spec, arguments)
-            else:
-                with self.clock:  # the kit's clock moves while the call runs
-                    value = await self.runner.call(spec, arguments)
+            value = await _resumed(coro, trap)
         except NekoError as exc:
-            self._failed(frame.id, exc)
+            self._failed(call, exc)
         else:
-            self._result(frame.id, value, f.Result)
+            self._answer(call, value)
+
+    def _answer(self, call: int, value: Any) -> None:
+        if value is None:  # the most common answer, encoded without a detour
+            self.out.post(f.encode(f.Result(call)))
+        else:
+            self._result(call, value, f.Result)
 
     async def stream(self, frame: f.Call, pulls: trio.MemoryReceiveChannel[None]) -> None:
         spec = self.specs[frame.entry]

@@ -253,7 +253,15 @@ class BlockingFrameWriter(trio.abc.Instrument):
 
     def before_io_wait(self, timeout: float) -> None:
         if self._pending:
-            self.send(b"")
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the frames posted so far, now (from the trio thread)."""
+        pending = self._pending
+        if pending:
+            data = pending[0] if len(pending) == 1 else b"".join(pending)
+            pending.clear()
+            self._write(data)
 
     def send(self, data: bytes) -> None:
         """Write one encoded frame now, after any posted from this thread (dropped once the
@@ -261,12 +269,17 @@ class BlockingFrameWriter(trio.abc.Instrument):
         if self._pending and threading.get_ident() == self._trio_thread:
             data = b"".join([*self._pending, data])
             self._pending.clear()
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         with self._lock:
             if self.broken:
                 return
-            view = memoryview(data)
             try:
-                while view:
-                    view = view[os.write(self._fd, view) :]
+                written = os.write(self._fd, data)  # all of it, unless the pipe is full
+                if written < len(data):
+                    view = memoryview(data)[written:]
+                    while view:
+                        view = view[os.write(self._fd, view) :]
             except OSError:
                 self.broken = True
