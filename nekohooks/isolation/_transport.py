@@ -92,8 +92,8 @@ class FrameReader:
     def _decode(self, frames: list[Frame]) -> None:
         """Move the whole frames in the buffer to ``frames`` (a bad one is kept for later)."""
         buffer, start, end = self._buffer, 0, len(self._buffer)
-        try:
-            with memoryview(buffer) as view:
+        try:  # a view of a copy: what decoding may keep of it cannot pin the buffer's size
+            with memoryview(bytes(buffer)) as view:
                 while end - start >= 4:
                     size = int.from_bytes(view[start : start + 4], "big")
                     if size > self._max:
