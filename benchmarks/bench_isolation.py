@@ -2,9 +2,13 @@
 
 * round trip of a no-op entry through an isolated plugin (p50, p99, calls/s; one call at a
   time and 16 in flight) next to an in-process ``host.call`` and a bare trio parent/child echo
-  of the same msgspec frames over pipes (the floor: the same parent-side frame reader and
-  writer, a child that imports only trio and msgspec and answers each Call with a Result). Targets: p50 <= 1.3x the echo, calls/s
-  >= 0.8x the echo's.
+  of the same msgspec frames over pipes (the anchor: the same parent-side frame reader and
+  writer, a child that imports only trio and msgspec, reads and writes with trio's
+  ``FdStream`` and answers each Call with a Result). Targets: p50 <= 1.3x the echo, calls/s
+  >= 0.8x the echo's. A leaner echo (its child reads when the pipe is readable and writes at
+  once, as the plugin's process does) is shown beside it: the floor without trio's streams.
+  The contenders take turns in ``ROUNDS`` rounds, so a change in the machine's load during
+  the run weighs on all of them alike.
 * spawn to answering: an isolated plugin's first answer after the host starts it, next to a
   bare trio child answering its first frame; then a restart after a crash (SIGKILL), minus
   the backoff. Target: restart <= 0.25x a cold start.
@@ -31,9 +35,9 @@ from nekohooks._config import PluginOptions
 from nekohooks.isolation import _frames as f
 from nekohooks.isolation._transport import FrameReader, FrameWriter, PipeReceiveStream
 
-CALLS = 3_000
+CALLS = 6_000
 WIDE = 16
-ROUNDS = 5
+ROUNDS = 6
 
 ECHO_CHILD = """
 import sys
