@@ -334,10 +334,8 @@ def _error_frame(call: int, exc: NekoError) -> f.Error:
     return f.Error(call, type(exc).__name__, getattr(exc, "detail", str(exc)), cause=cause)
 
 
-#: Idle call tasks kept parked for the next calls (more are started when more calls overlap).
+#: Parked tasks kept for the next calls that wait (more start when more calls wait at once).
 _IDLE_TASKS = 32
-#: What a parked task is handed instead of a call: the reading of frames.
-_READ = object()
 
 
 @types.coroutine
@@ -363,8 +361,8 @@ class _Server:
     """Serves the host's frames with one plugin's runner, from a pool of tasks.
 
     One task at a time *reads*. It runs each call it reads itself, at once, up to the call's
-    first wait: most calls end there, so they cost no task switch, and the answers of the
-    calls read together leave in one write at the end of the loop turn (see
+    first wait: most calls end there, so they cost no task switch, and the answers to the
+    frames read together leave in one write once they are served (see
     :meth:`~._transport.BlockingFrameWriter.post`). A call that waits keeps its task, and a
     parked task (or a new one) takes over the reading, with any frames not acted on yet. Each
     task runs inside a cancel scope of its own, which a :class:`~._frames.Cancel` of the call
@@ -654,12 +652,12 @@ async def _serve(
             out.send(f.encode(f.Ready(os.getpid(), clock.now())))
             clock.__exit__()  # started: the kit's clock stands still until asked
             nursery.start_soon(runner.report_status)
-            codes: list[int] = []
+            outcome: list[int] = []
 
             async def watch_runner() -> None:
                 await runner.done.wait()
                 if runner.state is PluginState.FAILED:
-                    codes.append(crash(runner.last_phase or Phase.TASK, runner.last_error or "?"))
+                    outcome.append(crash(runner.last_phase or Phase.TASK, runner.last_error or "?"))
                 nursery.cancel_scope.cancel()
 
             async def watch_memory() -> None:
@@ -686,7 +684,7 @@ async def _serve(
                 await trio.to_thread.run_sync(time.sleep, 0.02)
                 leaks = runner.leaks(tasks, threads, fds)
             out.send(f.encode(leaks))
-        return codes[0] if codes else 0
+        return outcome[0] if outcome else 0
     finally:
         dog.stop()
 
