@@ -2,9 +2,13 @@
 
 * round trip of a no-op entry through an isolated plugin (p50, p99, calls/s; one call at a
   time and 16 in flight) next to an in-process ``host.call`` and a bare trio parent/child echo
-  of the same msgspec frames over pipes (the floor: the same parent-side frame reader and
-  writer, a child that imports only trio and msgspec and answers each Call with a Result). Targets: p50 <= 1.3x the echo, calls/s
-  >= 0.8x the echo's.
+  of the same msgspec frames over pipes (the anchor: the same parent-side frame reader and
+  writer, a child that imports only trio and msgspec, reads and writes with trio's
+  ``FdStream`` and answers each Call with a Result). Targets: p50 <= 1.3x the echo, calls/s
+  >= 0.8x the echo's. A leaner echo (its child reads when the pipe is readable and writes at
+  once, as the plugin's process does) is shown beside it: the floor without trio's streams.
+  The contenders take turns in ``ROUNDS`` rounds, so a change in the machine's load during
+  the run weighs on all of them alike.
 * spawn to answering: an isolated plugin's first answer after the host starts it, next to a
   bare trio child answering its first frame; then a restart after a crash (SIGKILL), minus
   the backoff. Target: restart <= 0.25x a cold start.
@@ -23,15 +27,17 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import attrs
 import trio
 
 from nekohooks import HostConfig, NekoPluginBase, RestartPolicy, open_host, plugin_entry
 from nekohooks._config import PluginOptions
 from nekohooks.isolation import _frames as f
-from nekohooks.isolation._transport import FrameReader, FrameWriter
+from nekohooks.isolation._transport import FrameReader, FrameWriter, PipeReceiveStream
 
-CALLS = 3_000
+CALLS = 6_000
 WIDE = 16
+ROUNDS = 6
 
 ECHO_CHILD = """
 import sys
@@ -56,6 +62,38 @@ async def main():
 
 trio.run(main)
 """
+"""The anchor: a bare trio child on trio's own pipe streams (``FdStream``)."""
+
+LEAN_ECHO_CHILD = """
+import os
+import sys
+import msgspec
+import trio
+
+async def main():
+    rd, wr = int(sys.argv[1]), int(sys.argv[2])
+    os.set_blocking(rd, False)
+    encode, decode = msgspec.msgpack.Encoder().encode, msgspec.msgpack.Decoder().decode
+    buf = bytearray()
+    while True:
+        await trio.lowlevel.wait_readable(rd)
+        chunk = os.read(rd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        out = []
+        while len(buf) >= 4 and len(buf) >= 4 + (n := int.from_bytes(buf[:4], "big")):
+            frame = decode(buf[4 : 4 + n])
+            del buf[: 4 + n]
+            body = encode(["result", frame[1], None])
+            out.append(len(body).to_bytes(4, "big") + body)
+        if out:
+            os.write(wr, b"".join(out))
+
+trio.run(main)
+"""
+"""A leaner floor: it reads when the pipe is readable and writes at once (the checkpoints
+that trio's streams take before each read and write left out), as the plugin's process does."""
 
 
 class Noop(NekoPluginBase):
@@ -71,17 +109,35 @@ def rss_kib(pid: int) -> int:
     raise LookupError(pid)
 
 
-async def measure(call: Callable[[], Awaitable[object]]) -> tuple[float, float, float, float]:
-    """(p50 us, p99 us, calls/s one at a time, calls/s with WIDE in flight)."""
-    for _ in range(200):  # warm up
-        await call()
-    samples = []
+@attrs.define
+class Figures:
+    """One contender's samples and timings, gathered over the interleaved rounds."""
+
+    samples: list[float] = attrs.field(factory=list)
+    serial: list[float] = attrs.field(factory=lambda: [0, 0.0])  # calls, seconds
+    wide: list[float] = attrs.field(factory=lambda: [0, 0.0])
+
+    def summary(self) -> tuple[float, float, float, float]:
+        """(p50 us, p99 us, calls/s one at a time, calls/s with WIDE in flight)."""
+        q = statistics.quantiles(self.samples, n=100)
+        return (
+            q[49] * 1e6,
+            q[98] * 1e6,
+            self.serial[0] / self.serial[1],
+            self.wide[0] / self.wide[1],
+        )
+
+
+async def measure_round(call: Callable[[], Awaitable[object]], into: Figures) -> None:
+    """One round for one contender: CALLS // ROUNDS one at a time, then as many WIDE in flight."""
+    calls = CALLS // ROUNDS
     start = time.perf_counter()
-    for _ in range(CALLS):
+    for _ in range(calls):
         t = time.perf_counter()
         await call()
-        samples.append(time.perf_counter() - t)
-    serial = CALLS / (time.perf_counter() - start)
+        into.samples.append(time.perf_counter() - t)
+    into.serial[0] += calls
+    into.serial[1] += time.perf_counter() - start
 
     async def worker(n: int) -> None:
         for _ in range(n):
@@ -90,26 +146,43 @@ async def measure(call: Callable[[], Awaitable[object]]) -> tuple[float, float, 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for _ in range(WIDE):
-            nursery.start_soon(worker, CALLS // WIDE)
-    wide = (CALLS // WIDE * WIDE) / (time.perf_counter() - start)
-    q = statistics.quantiles(samples, n=100)
-    return q[49] * 1e6, q[98] * 1e6, serial, wide
+            nursery.start_soon(worker, calls // WIDE)
+    into.wide[0] += calls // WIDE * WIDE
+    into.wide[1] += time.perf_counter() - start
+
+
+async def measure(
+    contenders: dict[str, Callable[[], Awaitable[object]]],
+) -> dict[str, tuple[float, float, float, float]]:
+    """Each contender's figures, measured in ROUNDS rounds that take turns (so a change in the
+    machine's load during the run weighs on all of them alike)."""
+    figures = {name: Figures() for name in contenders}
+    for call in contenders.values():
+        for _ in range(200):  # warm up
+            await call()
+    for _ in range(ROUNDS):
+        for name, call in contenders.items():
+            await measure_round(call, figures[name])
+    return {name: f.summary() for name, f in figures.items()}
 
 
 class Echo:
     """A bare trio child that answers each Call frame with a Result frame."""
+
+    def __init__(self, source: str = ECHO_CHILD) -> None:
+        self.source = source
 
     async def __aenter__(self) -> Echo:
         child_in, self._to_child = os.pipe()
         self._from_child, child_out = os.pipe()
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", ECHO_CHILD, str(child_in), str(child_out)],
+            [sys.executable, "-c", self.source, str(child_in), str(child_out)],
             pass_fds=(child_in, child_out),
         )
         os.close(child_in)
         os.close(child_out)
-        self.reader = FrameReader(trio.lowlevel.FdStream(self._from_child))
+        self.reader = FrameReader(PipeReceiveStream(self._from_child))
         self.writer = FrameWriter(self._to_child)
         self.waiting: dict[int, trio.Event] = {}
         self.ids = 0
@@ -148,35 +221,44 @@ async def main() -> None:
     from bench_isolation import Noop  # the plugin's process imports it by this name
 
     home = Path(tempfile.mkdtemp())
-    async with Echo() as echo:
-        await echo.call()
-        echo_first = time.perf_counter() - echo.started
-        floor = await measure(echo.call)
     quick = RestartPolicy(initial_backoff=0.001, max_backoff=0.001, jitter=0, max_restarts=100)
     inproc = HostConfig(home=home)
-    async with open_host(inproc, plugins={"n": Noop}, watchdog=False) as host:
-        local = await measure(lambda: host.call("n.noop"))
     isolated = HostConfig(
         home=home, restart=quick, plugin_options={"n": PluginOptions(isolation="process")}
     )
-    started = time.perf_counter()
-    async with open_host(isolated, plugins={"n": Noop}, watchdog=False) as host:
-        await host.call("n.noop")
-        cold = time.perf_counter() - started
-        remote = await measure(lambda: host.call("n.noop"))
-        runner = host.runners["n"]
-        await trio.sleep(1.0)
-        idle_rss = rss_kib(runner.pid)  # type: ignore[attr-defined]
-        restarts = []
-        for _ in range(5):
-            pid = runner.pid  # type: ignore[attr-defined]
-            before = runner.restarts
-            t = time.perf_counter()
-            os.kill(pid, signal.SIGKILL)
-            while runner.restarts == before or runner.state.value != "running":  # noqa: ASYNC110
-                await trio.sleep(0.001)
+    async with (
+        Echo() as echo,
+        Echo(LEAN_ECHO_CHILD) as lean,
+        open_host(inproc, plugins={"n": Noop}, watchdog=False) as local,
+    ):
+        await echo.call()
+        echo_first = time.perf_counter() - echo.started
+        started = time.perf_counter()
+        async with open_host(isolated, plugins={"n": Noop}, watchdog=False) as host:
             await host.call("n.noop")
-            restarts.append(time.perf_counter() - t - 0.001)
+            cold = time.perf_counter() - started
+            figures = await measure(
+                {
+                    "echo": echo.call,
+                    "lean": lean.call,
+                    "local": lambda: local.call("n.noop"),
+                    "remote": lambda: host.call("n.noop"),
+                }
+            )
+            floor, remote, leaner = figures["echo"], figures["remote"], figures["lean"]
+            runner = host.runners["n"]
+            await trio.sleep(1.0)
+            idle_rss = rss_kib(runner.pid)  # type: ignore[attr-defined]
+            restarts = []
+            for _ in range(5):
+                pid = runner.pid  # type: ignore[attr-defined]
+                before = runner.restarts
+                t = time.perf_counter()
+                os.kill(pid, signal.SIGKILL)
+                while runner.restarts == before or runner.state.value != "running":  # noqa: ASYNC110
+                    await trio.sleep(0.001)
+                await host.call("n.noop")
+                restarts.append(time.perf_counter() - t - 0.001)
     bare = subprocess.Popen([sys.executable, "-c", "import trio, time; time.sleep(30)"])
     time.sleep(1.0)
     bare_rss = rss_kib(bare.pid)
@@ -184,11 +266,16 @@ async def main() -> None:
     bare.wait()
 
     row("bare trio pipe echo", floor)
-    row("host.call, in process", local)
+    row("lean trio pipe echo", leaner)
+    row("host.call, in process", figures["local"])
     row("host.call, isolated", remote)
     print(f"  p50 ratio to the echo        {remote[0] / floor[0]:5.2f}x  (target <= 1.3x)")
     print(f"  calls/s ratio to the echo    {remote[2] / floor[2]:5.2f}x  (target >= 0.8x)")
     print(f"  calls/s x{WIDE} ratio to the echo {remote[3] / floor[3]:5.2f}x  (target >= 0.8x)")
+    print(
+        f"  to the lean echo: p50 {remote[0] / leaner[0]:.2f}x, calls/s {remote[2] / leaner[2]:.2f}x,"
+        f" x{WIDE} {remote[3] / leaner[3]:.2f}x"
+    )
     restart = statistics.median(restarts)
     print(f"bare trio child, first answer  {echo_first * 1e3:7.1f} ms after spawn")
     print(f"isolated plugin, first answer  {cold * 1e3:7.1f} ms after the host starts it")

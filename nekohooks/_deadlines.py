@@ -6,10 +6,17 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import trio
 
-__all__ = ["CallDeadlines"]
+__all__ = ["CallDeadlines", "Cancellable"]
+
+
+class Cancellable(Protocol):
+    """What a call registers: its ``trio.CancelScope``, or anything else cancelled by a call."""
+
+    def cancel(self) -> None: ...
 
 
 class CallDeadlines:
@@ -30,15 +37,15 @@ class CallDeadlines:
     TICK = 0.01
 
     def __init__(self, on_deaf: Callable[[int], None], grace: float) -> None:
-        self.window: dict[float, set[trio.CancelScope]] = {}  # the open window's calls by timeout
+        self.window: dict[float, set[Cancellable]] = {}  # the open window's calls by timeout
         self._closes = math.inf  # when the open window closes (inf: no window is open)
-        self._due: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap of closed sets
-        self._overdue: list[tuple[float, int, set[trio.CancelScope]]] = []  # heap, + grace
+        self._due: list[tuple[float, int, set[Cancellable]]] = []  # heap of closed sets
+        self._overdue: list[tuple[float, int, set[Cancellable]]] = []  # heap, + grace
         self._order = itertools.count()  # ties in the heaps never compare the sets
         self._timer: trio.CancelScope | None = None
         self._on_deaf, self._grace = on_deaf, grace
 
-    def add(self, scope: trio.CancelScope, timeout: float) -> set[trio.CancelScope]:
+    def add(self, scope: Cancellable, timeout: float) -> set[Cancellable]:
         """Register ``scope`` to be cancelled ``timeout`` (to ``timeout + TICK``) seconds from
         now; return its set, from which the caller discards it when the call ends."""
         calls = self.window.get(timeout)
@@ -47,7 +54,7 @@ class CallDeadlines:
         calls.add(scope)
         return calls
 
-    def open(self, timeout: float) -> set[trio.CancelScope]:
+    def open(self, timeout: float) -> set[Cancellable]:
         """The open window's set for ``timeout``, made now (the hot path inlines :meth:`add`:
         ``window.get(timeout)``, this on a miss, then ``set.add``)."""
         calls = self.window[timeout] = set()

@@ -77,6 +77,22 @@ class Faulty(NekoPluginBase):
         await trio.sleep(seconds)
         return "slept"
 
+    @plugin_entry(id="wait")
+    async def wait(self, key: str) -> str:
+        """Waits an hour, noting when it starts and when it is cancelled (see ``waits``)."""
+        waits = self.__dict__.setdefault("_waits", {"started": [], "cancelled": []})
+        waits["started"].append(key)
+        try:
+            await trio.sleep(3600)
+        except trio.Cancelled:
+            waits["cancelled"].append(key)
+            raise
+        return "woke"
+
+    @plugin_entry(id="waits")
+    async def waits(self) -> dict[str, list[str]]:
+        return self.__dict__.get("_waits", {"started": [], "cancelled": []})  # type: ignore[no-any-return]
+
     @plugin_entry(id="slow", timeout=0.3)
     async def slow(self) -> None:
         await trio.sleep(10)

@@ -126,6 +126,53 @@ async def test_an_isolated_plugin_behaves_as_in_process(
     assert told and told[0].name == "neko.plugin.faulty"
 
 
+@pytest.mark.parametrize("isolation", ["none", "process"])
+async def test_calls_run_side_by_side_and_a_caller_giving_up_cancels_the_plugins_code(
+    tmp_path: Path, isolation: str
+) -> None:
+    async with open_host(config_for(tmp_path, isolation=isolation), plugins=PLUGINS) as host:
+
+        async def waits(key: str, list_: str = "started") -> None:  # real time, 10 s at most
+            with trio.fail_after(10):
+                while key not in (await host.call("faulty.waits"))[list_]:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+
+        echoes: list[Any] = []
+        async with trio.open_nursery() as nursery:
+            scopes = {key: trio.CancelScope() for key in "abc"}
+            for key, scope in scopes.items():
+
+                async def wait(key: str = key, scope: trio.CancelScope = scope) -> None:
+                    with scope:
+                        await host.call("faulty.wait", key=key)
+                        raise AssertionError(f"{key} returned")  # only cancelling ends it
+
+                nursery.start_soon(wait)
+
+            async def echo(i: int) -> None:
+                echoes.append(await host.call("faulty.echo", value=i))
+
+            for i in range(20):  # answered while the three wait
+                nursery.start_soon(echo, i)
+            for key in "abc":
+                await waits(key)
+            assert await host.call("faulty.sleep", seconds=0.05) == "slept"
+            scopes["a"].cancel()  # the caller gives up: the plugin's code is cancelled
+            await waits("a", "cancelled")
+            assert (await host.call("faulty.waits"))["cancelled"] == ["a"]  # b, c still wait
+            scopes["b"].cancel()
+            scopes["c"].cancel()
+            await waits("c", "cancelled")
+        assert sorted(echoes) == list(range(20))
+        # the tasks that ran the cancelled calls serve again
+        with trio.move_on_after(0.05):
+            await host.call("faulty.wait", key="d")
+        await waits("d", "cancelled")
+        assert sorted((await host.call("faulty.waits"))["cancelled"]) == ["a", "b", "c", "d"]
+        assert await host.call("faulty.echo", value="still here") == "still here"
+        assert host.status("faulty").restarts == 0
+
+
 # ---- the fault matrix ------------------------------------------------------------------------
 
 ENTRY_FAULTS = {
@@ -456,9 +503,18 @@ async def test_an_isolated_plugins_jobs_and_faults_reach_the_hosts_event_stream(
 # ---- the transport on its own ------------------------------------------------------------------
 
 
-async def test_frames_round_trip_and_bad_bytes_are_refused() -> None:
+@pytest.mark.parametrize("pipe", ["trio's FdStream", "PipeReceiveStream"])
+async def test_frames_round_trip_and_bad_bytes_are_refused(pipe: str) -> None:
     from nekohooks.isolation import _frames as f
-    from nekohooks.isolation._transport import BadFrame, FrameReader, FrameWriter
+    from nekohooks.isolation._transport import (
+        BadFrame,
+        FrameReader,
+        FrameWriter,
+        PipeReceiveStream,
+    )
+
+    stream = PipeReceiveStream if pipe == "PipeReceiveStream" else trio.lowlevel.FdStream
+    received: list[Any] = []  # what came before an error
 
     async def read_after(data: bytes, *, close: bool = True, limit: int = f.MAX_FRAME) -> list[Any]:
         read_fd, write_fd = os.pipe()
@@ -466,12 +522,12 @@ async def test_frames_round_trip_and_bad_bytes_are_refused() -> None:
         writer.send(data)
         if close:
             await writer.aclose()
-        reader = FrameReader(trio.lowlevel.FdStream(read_fd), max_frame=limit)
+        reader = FrameReader(stream(read_fd), max_frame=limit)
+        received.clear()
         try:
-            frames = []
             while (frame := await reader.receive()) is not None:
-                frames.append(frame)
-            return frames
+                received.append(frame)
+            return received
         finally:
             await reader.aclose()
 
@@ -486,6 +542,10 @@ async def test_frames_round_trip_and_bad_bytes_are_refused() -> None:
         await read_after(big, limit=50)
     with pytest.raises(BadFrame, match="undecodable"):
         await read_after(b"\x00\x00\x00\x03abc")
+    good = b"".join(f.encode(frame) for frame in frames)
+    with pytest.raises(BadFrame, match="undecodable"):  # read in one go: the good ones first
+        await read_after(good + b"\x00\x00\x00\x03abc" + f.encode(f.Result(5)))
+    assert received == frames
     with pytest.raises(BadFrame, match="ended inside a frame"):
         await read_after(big[:-3])
     with pytest.raises(ValueError, match="over the limit"):

@@ -36,13 +36,13 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
-import trio.testing
 
 from .._config import Limits, RestartPolicy
 from .._context import PluginContext
@@ -58,7 +58,10 @@ from .._watchdog import LoopWatchdog, code_owners
 from . import _frames as f
 from ._frames import EXIT_MEMORY
 from ._leaks import all_tasks, foreign_threads, open_fds
-from ._transport import BlockingFrameWriter, FrameReader
+from ._transport import BlockingFrameWriter, FrameReader, PipeReceiveStream
+
+if TYPE_CHECKING:  # trio.testing imports pytest when it is installed: only the kit needs it
+    import trio.testing
 
 __all__ = ["main"]
 
@@ -298,6 +301,13 @@ class _ChildRunner(PluginRunner):
             await trio.sleep(0.01)  # the schedule counts the run after it returns
 
 
+async def _all_tasks_blocked() -> None:
+    """Wait until every task is blocked (the kit's probes; imports ``trio.testing`` then)."""
+    from trio.testing import wait_all_tasks_blocked
+
+    await wait_all_tasks_blocked()
+
+
 def _load(spec: dict[str, Any]) -> object:
     name = spec["name"]
     target = spec.get("object")
@@ -324,8 +334,40 @@ def _error_frame(call: int, exc: NekoError) -> f.Error:
     return f.Error(call, type(exc).__name__, getattr(exc, "detail", str(exc)), cause=cause)
 
 
+#: Parked tasks kept for the next calls that wait (more start when more calls wait at once).
+_IDLE_TASKS = 32
+
+
+@types.coroutine
+def _resumed(coro: Coroutine[Any, Any, Any], trap: Any) -> Generator[Any, Any, Any]:
+    """Go on with ``coro``, which was stepped once by hand and is suspended at ``trap``, as an
+    ``await coro`` would have (in the same task: its cancel scopes and context stay valid)."""
+    while True:
+        try:
+            sent = yield trap
+        except BaseException as exc:  # thrown in by trio: passed on to the plugin's code
+            try:
+                trap = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                trap = coro.send(sent)
+            except StopIteration as done:
+                return done.value
+
+
 class _Server:
-    """Serves the host's frames with one plugin's runner."""
+    """Serves the host's frames with one plugin's runner, from a pool of tasks.
+
+    One task at a time *reads*. It runs each call it reads itself, at once, up to the call's
+    first wait: most calls end there, so they cost no task switch, and the answers to the
+    frames read together leave in one write once they are served (see
+    :meth:`~._transport.BlockingFrameWriter.post`). A call that waits keeps its task, and a
+    parked task (or a new one) takes over the reading, with any frames not acted on yet. Each
+    task runs inside a cancel scope of its own, which a :class:`~._frames.Cancel` of the call
+    waiting in it cancels (the task then opens a new one).
+    """
 
     def __init__(self, runner: _ChildRunner, out: BlockingFrameWriter, clock: _KitClock) -> None:
         self.runner = runner
@@ -336,7 +378,130 @@ class _Server:
         self.messages = {h.entry.id: h.message_param for h in runner.loaded.info.handlers}
         self.specs.update({h.entry.id: h.entry for h in runner.loaded.info.handlers})
         self.calls: dict[int, trio.CancelScope] = {}
+        """The scope that a Cancel of each waiting call cancels."""
         self.pulls: dict[int, trio.MemorySendChannel[None]] = {}
+        self.idle: list[trio.lowlevel.Task] = []
+        self.stopped: bool | None = None
+        """How serving ended: a Stop frame (True), or the host's end closed (False)."""
+        self.ended = trio.Event()
+        self._reader: FrameReader | None = None
+        self._nursery: trio.Nursery | None = None
+
+    async def serve(self, reader: FrameReader, nursery: trio.Nursery) -> bool:
+        """Serve frames until :class:`~._frames.Stop` (True) or the host's end closes (False).
+
+        The pool's tasks run in ``nursery``; calls still waiting when this returns go on
+        until the runner stops (which cancels them) and the nursery is cancelled.
+        """
+        self._reader, self._nursery = reader, nursery
+        nursery.start_soon(self._work, True)
+        await self.ended.wait()
+        return bool(self.stopped)
+
+    def _hand_reading(self) -> None:
+        """Wake a parked task (or start one) to take over the reading."""
+        if self.idle:
+            trio.lowlevel.reschedule(self.idle.pop())
+        else:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._work, True)
+
+    async def _park(self) -> None:
+        """Wait, parked, until handed the reading."""
+        task = trio.lowlevel.current_task()
+        self.idle.append(task)
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self.idle.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    async def _work(self, reading: bool) -> None:
+        """One task of the pool: read (and run calls) when handed the reading, else park."""
+        while True:
+            with trio.CancelScope() as scope:  # a Cancel of the call waiting here cancels it
+                while True:
+                    if not reading:
+                        if len(self.idle) >= _IDLE_TASKS:
+                            return
+                        await self._park()
+                        reading = True
+                    call = await self._read(scope)
+                    reading = False
+                    if call is None:
+                        return  # serving has ended
+                    number, coro, trap = call
+                    try:
+                        await self._finish(number, coro, trap)
+                    finally:
+                        del self.calls[number]
+
+    async def _read(
+        self, scope: trio.CancelScope
+    ) -> tuple[int, Coroutine[Any, Any, Any], Any] | None:
+        """Read frames and act on them until a call waits (returned: the caller goes on with
+        it, another task reads on) or serving ends (``None``)."""
+        assert self._reader is not None and self._nursery is not None
+        specs, messages, call = self.specs, self.messages, self.runner.call
+        while True:
+            frames = await self._reader.receive_all()
+            if not frames:  # the host's end closed
+                self.stopped = False
+                self.ended.set()
+                return None
+            for at, frame in enumerate(frames):
+                kind = type(frame)
+                if kind is f.Call:
+                    assert isinstance(frame, f.Call)
+                    if frame.entry not in specs:
+                        self.send(f.Error(frame.id, "EntryNotFound", f"no entry {frame.entry!r}"))
+                    elif frame.stream:  # registered now: its first Pull is likely the next frame
+                        self.calls[frame.id] = trio.CancelScope()
+                        self.pulls[frame.id], pulls = trio.open_memory_channel[None](float("inf"))
+                        self._nursery.start_soon(self.stream, frame, pulls)
+                    else:
+                        spec, arguments = specs[frame.entry], frame.arguments
+                        if frame.entry in messages:
+                            arguments = self._arguments(frame)
+                        if self.clock.clock is None:
+                            coro = call(spec, arguments)
+                        else:
+                            coro = self._clocked(spec, arguments)
+                        try:  # the call's first step, here and now
+                            trap = coro.send(None)
+                        except StopIteration as done:  # answered
+                            self._answer(frame.id, done.value)
+                            continue
+                        except NekoError as exc:
+                            self._failed(frame.id, exc)
+                            continue
+                        self.calls[frame.id] = scope
+                        self._reader.unread(frames[at + 1 :])
+                        self._hand_reading()
+                        self.out.flush()  # the answers so far
+                        return frame.id, coro, trap
+                elif kind is f.Pull:
+                    assert isinstance(frame, f.Pull)
+                    pull = self.pulls.get(frame.id)
+                    if pull is not None:
+                        pull.send_nowait(None)
+                elif kind is f.Cancel:
+                    assert isinstance(frame, f.Cancel)
+                    waiting = self.calls.get(frame.id)
+                    if waiting is not None:
+                        waiting.cancel()
+                elif kind is f.Advance and self.clock.clock is not None:
+                    assert isinstance(frame, f.Advance)
+                    self._nursery.start_soon(self.advance, frame)
+                elif kind is f.Stop:
+                    self.clock.__enter__()  # terminate hooks may sleep: the clock moves again
+                    self.stopped = True
+                    self.ended.set()
+                    return None
+                else:
+                    log.warning("unexpected %s frame from the host", kind.__name__)
+            self.out.flush()  # the answers to what was read, before waiting for more
 
     def send(self, frame: Any) -> None:
         self.out.post(f.encode(frame))
@@ -367,19 +532,25 @@ class _Server:
             return frame.arguments
         return {**frame.arguments, param: Message(**frame.arguments[param])}
 
-    async def call(self, frame: f.Call) -> None:
-        spec = self.specs[frame.entry]
-        scope = self.calls[frame.id]
+    async def _clocked(self, spec: EntrySpec, arguments: dict[str, Any]) -> Any:
+        """``runner.call``, with the kit's clock moving meanwhile."""
+        with self.clock:
+            return await self.runner.call(spec, arguments)
+
+    async def _finish(self, call: int, coro: Coroutine[Any, Any, Any], trap: Any) -> None:
+        """Go on with call ``call`` (see :func:`_resumed`) and answer it."""
         try:
-            with scope, self.clock:
-                try:
-                    value = await self.runner.call(spec, self._arguments(frame))
-                except NekoError as exc:
-                    self._failed(frame.id, exc)
-                else:
-                    self._result(frame.id, value, f.Result)
-        finally:
-            del self.calls[frame.id]
+            value = await _resumed(coro, trap)
+        except NekoError as exc:
+            self._failed(call, exc)
+        else:
+            self._answer(call, value)
+
+    def _answer(self, call: int, value: Any) -> None:
+        if value is None:  # the most common answer, encoded without a detour
+            self.out.post(f.encode(f.Result(call)))
+        else:
+            self._result(call, value, f.Result)
 
     async def stream(self, frame: f.Call, pulls: trio.MemoryReceiveChannel[None]) -> None:
         spec = self.specs[frame.entry]
@@ -403,41 +574,9 @@ class _Server:
             with trio.CancelScope(shield=True):
                 await items.aclose()  # type: ignore[attr-defined]
 
-    async def serve(self, reader: FrameReader, nursery: trio.Nursery) -> bool:
-        """Serve frames until :class:`~._frames.Stop` (True) or the host's end closes (False)."""
-        while True:
-            frame = await reader.receive()
-            if frame is None:
-                return False
-            if isinstance(frame, f.Call):
-                if frame.entry not in self.specs:
-                    self.send(f.Error(frame.id, "EntryNotFound", f"no entry {frame.entry!r}"))
-                elif frame.stream:  # registered now: its first Pull is likely the next frame
-                    self.calls[frame.id] = trio.CancelScope()
-                    self.pulls[frame.id], pulls = trio.open_memory_channel[None](float("inf"))
-                    nursery.start_soon(self.stream, frame, pulls)
-                else:
-                    self.calls[frame.id] = trio.CancelScope()
-                    nursery.start_soon(self.call, frame)
-            elif isinstance(frame, f.Pull):
-                pull = self.pulls.get(frame.id)
-                if pull is not None:
-                    pull.send_nowait(None)
-            elif isinstance(frame, f.Cancel):
-                scope = self.calls.get(frame.id)
-                if scope is not None:
-                    scope.cancel()
-            elif isinstance(frame, f.Advance) and self.clock.clock is not None:
-                nursery.start_soon(self.advance, frame)
-            elif isinstance(frame, f.Stop):
-                self.clock.__enter__()  # terminate hooks may sleep: the clock moves again
-                return True
-            else:
-                log.warning("unexpected %s frame from the host", type(frame).__name__)
-
     async def advance(self, frame: f.Advance) -> None:
         await self.clock.advance(frame.seconds)
-        await trio.testing.wait_all_tasks_blocked()  # the last runs have been counted
+        await _all_tasks_blocked()  # the last runs have been counted
         self.send(self.runner.status_frame())  # before the answer: the host reads them together
         self.send(f.Result(frame.id, self.clock.now()))
 
@@ -537,7 +676,7 @@ async def _serve(
             phase, what = runner.memory_exceeded
             return crash(phase, "MemoryError", what)
         if stopped and probes:
-            await trio.testing.wait_all_tasks_blocked()
+            await _all_tasks_blocked()
             leaks = runner.leaks(tasks, threads, fds)
             for _ in range(5):  # a thread told to stop may take a moment to end
                 if not leaks.threads:
@@ -568,12 +707,16 @@ def main(argv: list[str] | None = None) -> None:
     root.handlers[:] = [_FrameLog(out)]
     root.setLevel(logging.INFO)
 
-    mock = None if spec.get("wall_start") is None else trio.testing.MockClock(IO_GRACE)
+    mock = None
+    if spec.get("wall_start") is not None:  # the contract kit's mock clock
+        from trio.testing import MockClock
+
+        mock = MockClock(IO_GRACE)
     clock = _KitClock(mock)
     clock.__enter__()  # starting: busy until Ready
 
     async def run() -> int:
-        stream = trio.lowlevel.FdStream(int(spec["read_fd"]))
+        stream = PipeReceiveStream(int(spec["read_fd"]))
         return await _serve(spec, out, FrameReader(stream), clock)
 
     try:

@@ -23,19 +23,21 @@ import attrs
 import trio
 
 from .._config import Limits
+from .._deadlines import CallDeadlines
 from .._errors import Phase
 from .._runner import _Crash
 from .._threads import in_real_time
 from . import _frames as f
 from ._forkserver import ForkServer, fork_server
 from ._frames import EXIT_MEMORY
-from ._transport import FrameReader, FrameWriter
+from ._transport import FrameReader, FrameWriter, PipeReceiveStream
 
 if TYPE_CHECKING:
     from .._registry import LoadedPlugin
 
 __all__ = [
     "ChildProcess",
+    "Overdue",
     "PendingCall",
     "RateLimit",
     "Unrunnable",
@@ -104,15 +106,53 @@ class Where:
         return _Crash(self.phase, f"{self.what}: {text}" if self.what else text)
 
 
-class PendingCall:
-    """One call in flight: its answer arrives as a frame (or as the error of a dead child)."""
+class Overdue(Exception):
+    """A call outlived its timeout by the terminate grace: its process ignores cancellation."""
 
-    __slots__ = ("answer", "entry", "event")
+
+class PendingCall:
+    """One call in flight: its answer arrives as a frame (or as the error of a dead child, or
+    :class:`Overdue` from the process's :class:`~nekohooks._deadlines.CallDeadlines`).
+
+    The caller waits parked (:meth:`wait`) and the reader wakes it with the answer
+    (:meth:`settle`): one task switch, no event, no cancel scope.
+    """
+
+    __slots__ = ("answer", "entry", "task")
 
     def __init__(self, entry: str) -> None:
         self.entry = entry
-        self.event = trio.Event()
         self.answer: f.Result | f.Item | f.Error | Exception | None = None
+        self.task: trio.lowlevel.Task | None = None
+
+    def settle(self, answer: f.Result | f.Item | f.Error | Exception) -> None:
+        """Answer the call (a later answer before :meth:`reset` is ignored), waking its caller."""
+        if self.answer is None:
+            self.answer = answer
+            task, self.task = self.task, None
+            if task is not None:
+                trio.lowlevel.reschedule(task)
+
+    def cancel(self) -> None:
+        """Time is up (its timeout and the terminate grace): answer :class:`Overdue`."""
+        self.settle(Overdue())
+
+    def reset(self) -> None:
+        """Forget the answer (a stream's next item is on its way)."""
+        self.answer = None
+
+    async def wait(self) -> None:
+        """Return once the call is answered (at once if it is). Cancellation: safe, the call
+        stays pending."""
+        if self.answer is None:
+            self.task = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(self._abort)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    def _abort(self, _: Any) -> trio.lowlevel.Abort:
+        self.task = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
 
 @attrs.define(eq=False)
@@ -139,9 +179,13 @@ class ChildProcess:
     # its ctx.send_message calls, in order, for the one task that delivers them
     messages: trio.MemorySendChannel[tuple[str, Any]] = attrs.field(init=False)
     inbox: trio.MemoryReceiveChannel[tuple[str, Any]] = attrs.field(init=False)
+    # the calls, answered Overdue when one outlives its timeout by the terminate grace (the
+    # process enforces the timeout; this catches an entry that ignores it)
+    deadlines: CallDeadlines = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.messages, self.inbox = trio.open_memory_channel[tuple[str, Any]](math.inf)
+        self.deadlines = CallDeadlines(_no_report, math.inf)
 
     def kill(self) -> None:
         """SIGKILL the child's whole process group (the plugin's own children too)."""
@@ -158,6 +202,10 @@ class ChildProcess:
             return await trio.to_thread.run_sync(self.popen.wait)
         assert self.server is not None
         return await self.server.exit_code(self.pid)
+
+
+def _no_report(count: int) -> None:
+    """Calls cut short by the deadline are reported by their callers (the process is killed)."""
 
 
 def import_target(loaded: LoadedPlugin) -> str | None:
@@ -312,7 +360,7 @@ async def spawn(
         popen=popen,
         server=server,
         pidfd=pidfd,
-        reader=FrameReader(trio.lowlevel.FdStream(host_in)),
+        reader=FrameReader(PipeReceiveStream(host_in)),
         writer=FrameWriter(host_out),
         output=trio.lowlevel.FdStream(output),
         lifeline=lifeline,

@@ -56,6 +56,7 @@ from .._threads import in_real_time
 from . import _frames as f
 from ._child_process import (
     ChildProcess,
+    Overdue,
     PendingCall,
     RateLimit,
     Unrunnable,
@@ -75,6 +76,8 @@ if TYPE_CHECKING:
     from .._registry import LoadedPlugin
 
 __all__ = ["ChildProbes", "KitMode", "ProcessRunner", "RemoteError", "kit_children"]
+
+_RUNNING = PluginState.RUNNING
 
 log = logging.getLogger("nekohooks.isolation")
 
@@ -151,6 +154,8 @@ class ProcessRunner(PluginRunner):
         self._ids = itertools.count(1)
         self._remote: f.Status | None = None
         self._logs = RateLimit(self.name)
+        self._grace = env.limits.terminate_grace
+        self._mock_clock = False  # the trio run's clock is a MockClock (it may autojump)
         self.kit = _kit_mode.get()
         """The contract kit's mode, when started in :func:`kit_children` (else ``None``)."""
         self.probes = ChildProbes()
@@ -249,6 +254,9 @@ class ProcessRunner(PluginRunner):
             raise _Crash(Phase.STARTUP, f"cannot start its process: {exc}") from exc
         self._current = run
         self.pid = run.pid
+        testing = sys.modules.get("trio.testing")  # a MockClock cannot exist without it
+        clock = trio.lowlevel.current_clock()
+        self._mock_clock = testing is not None and isinstance(clock, testing.MockClock)
         self.probes.pids.append(run.pid)
         crash: _Crash | None = None
         try:
@@ -258,6 +266,7 @@ class ProcessRunner(PluginRunner):
                 nursery.start_soon(self._read_output, run)
                 nursery.start_soon(self._watch_exit, run)
                 nursery.start_soon(self._deliver, run)
+                nursery.start_soon(run.deadlines.expire)
                 with trio.CancelScope() as starting:
                     self._run_scope = starting
                     await wait_for(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
@@ -354,20 +363,20 @@ class ProcessRunner(PluginRunner):
         )
         for call in run.calls.values():
             if call.answer is None:
-                call.answer = PluginUnavailable(
-                    self.name, f"{why} during the call to {call.entry!r}", phase=Phase.ENTRY
+                call.settle(
+                    PluginUnavailable(
+                        self.name, f"{why} during the call to {call.entry!r}", phase=Phase.ENTRY
+                    )
                 )
-                call.event.set()
 
     def _cancel_calls(self) -> None:
         run = self._current
         if run is not None:
             for call in run.calls.values():
                 if call.answer is None:
-                    call.answer = PluginUnavailable(
-                        self.name, "stopped during the call", phase=Phase.ENTRY
+                    call.settle(
+                        PluginUnavailable(self.name, "stopped during the call", phase=Phase.ENTRY)
                     )
-                    call.event.set()
 
     # ---- the child's streams ------------------------------------------------------------------
 
@@ -390,9 +399,18 @@ class ProcessRunner(PluginRunner):
         await run.writer.pump()
 
     async def _read(self, run: ChildProcess, nursery: trio.Nursery) -> None:
+        calls, result = run.calls, f.Result
         try:
-            while run.fault is None and (frame := await run.reader.receive()) is not None:
-                self._dispatch(run, frame, nursery)  # after a fault, nothing more it says counts
+            while run.fault is None and (frames := await run.reader.receive_all()):
+                for frame in frames:
+                    if type(frame) is result:  # the most common frame, first
+                        call = calls.get(frame.id)
+                        if call is not None:
+                            call.settle(frame)
+                        continue
+                    self._dispatch(run, frame, nursery)
+                    if run.fault is not None:  # after a fault, nothing more it says counts
+                        break
         except BadFrame as exc:
             self._fault(run, self._where(run), f"its process sent a malformed frame: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -415,8 +433,7 @@ class ProcessRunner(PluginRunner):
         if kind is f.Result or kind is f.Error or kind is f.Item:
             call = run.calls.get(frame.id)  # type: ignore[union-attr]
             if call is not None:
-                call.answer = frame  # type: ignore[assignment]
-                call.event.set()
+                call.settle(frame)  # type: ignore[arg-type]
         elif kind is f.Log:
             assert isinstance(frame, f.Log)
             self._log(frame.level, frame.logger, frame.message)
@@ -507,7 +524,7 @@ class ProcessRunner(PluginRunner):
         call = run.calls[number] = PendingCall("advance")
         try:
             run.send(f.Advance(number, seconds))
-            await in_real_time(call.event.wait)
+            await in_real_time(call.wait)
         finally:
             del run.calls[number]
         answer = call.answer
@@ -532,19 +549,29 @@ class ProcessRunner(PluginRunner):
                 self.name, spec.id, f"cannot be sent to the plugin's process: {exc}", argument=None
             ) from exc
 
+    def _deaf(self, run: ChildProcess, spec: EntrySpec) -> EntryTimeout:
+        """The call outlived its timeout by the terminate grace: kill the process."""
+        timeout = spec.timeout or self.env.limits.entry_timeout
+        self._fault(
+            run,
+            Where(Phase.ENTRY, f"entry {spec.id!r}"),
+            f"ignored its cancellation for {self.env.limits.terminate_grace:g}s after its "
+            f"{timeout:g}s timeout",
+        )
+        self.call_timeouts += 1
+        return EntryTimeout(self.name, spec.id, timeout)
+
     async def _answer(self, run: ChildProcess, call: PendingCall, spec: EntrySpec) -> Any:
+        """The next answer to a streaming call, within its timeout and the terminate grace."""
         limits = self.env.limits
-        timeout = spec.timeout or limits.entry_timeout
-        if not await wait_for(call.event, timeout + limits.terminate_grace):
-            self._fault(
-                run,
-                Where(Phase.ENTRY, f"entry {spec.id!r}"),
-                f"ignored its cancellation for {limits.terminate_grace:g}s after its "
-                f"{timeout:g}s timeout",
-            )
-            self.call_timeouts += 1
-            raise EntryTimeout(self.name, spec.id, timeout)
-        answer = call.answer
+        with trio.move_on_after((spec.timeout or limits.entry_timeout) + limits.terminate_grace):
+            await in_real_time(call.wait)
+        if call.answer is None:
+            raise self._deaf(run, spec)
+        return self._outcome(spec, call.answer)
+
+    def _outcome(self, spec: EntrySpec, answer: Any) -> Any:
+        """The answer frame, or raise the error it is."""
         if isinstance(answer, Exception):
             raise answer
         if isinstance(answer, f.Error):
@@ -581,19 +608,37 @@ class ProcessRunner(PluginRunner):
         """
         if spec.kind is EntryKind.ASYNC_GEN or spec.kind is EntryKind.SYNC_GEN:
             return [item async for item in self.stream(spec, arguments)]
-        run = self._running()
+        run = self._current
+        if run is None or self.state is not _RUNNING:
+            raise PluginUnavailable(self.name, f"is {self.state.value}", phase=Phase.ENTRY)
         self.calls += 1
         number = next(self._ids)
         data = self._frame(spec, f.Call(number, spec.id, dict(arguments)))
         call = run.calls[number] = PendingCall(spec.id)
+        # answered Overdue past timeout + grace (CallDeadlines.add, inlined as in _runner)
+        limit = (spec.timeout or self._entry_timeout) + self._grace
+        deadlines = run.deadlines.window.get(limit)
+        if deadlines is None:
+            deadlines = run.deadlines.open(limit)
+        deadlines.add(call)
         try:
             run.writer.send(data)
-            answer = await self._answer(run, call, spec)
+            if self._mock_clock:
+                await in_real_time(call.wait)
+            else:
+                await call.wait()
         finally:
+            deadlines.discard(call)
             del run.calls[number]
-            if call.answer is None and not run.ended.is_set():
+            answer = call.answer
+            if (answer is None or type(answer) is Overdue) and not run.ended.is_set():
                 run.send(f.Cancel(number))
-        return STOP if answer.value == STOP_ON_THE_WIRE else answer.value
+        if type(answer) is not f.Result:
+            if type(answer) is Overdue:
+                raise self._deaf(run, spec)
+            answer = self._outcome(spec, answer)
+        value = answer.value
+        return STOP if value == STOP_ON_THE_WIRE else value
 
     async def stream(self, spec: EntrySpec, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
         """Yield a generator entry's items as the plugin's process produces them.
@@ -618,7 +663,7 @@ class ProcessRunner(PluginRunner):
                 if not isinstance(answer, f.Item):
                     ended = True
                     return
-                call.event, call.answer = trio.Event(), None
+                call.reset()
                 yield STOP if answer.value == STOP_ON_THE_WIRE else answer.value
         finally:
             del run.calls[number]

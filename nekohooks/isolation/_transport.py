@@ -12,6 +12,7 @@ in the middle of a frame raises :class:`BadFrame`: the peer broke the protocol.
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 
@@ -20,7 +21,13 @@ import trio
 
 from ._frames import MAX_FRAME, Frame, decode
 
-__all__ = ["BadFrame", "BlockingFrameWriter", "FrameReader", "FrameWriter"]
+__all__ = [
+    "BadFrame",
+    "BlockingFrameWriter",
+    "FrameReader",
+    "FrameWriter",
+    "PipeReceiveStream",
+]
 
 
 class BadFrame(Exception):
@@ -34,6 +41,8 @@ class FrameReader:
         self._stream = stream
         self._max = max_frame
         self._buffer = bytearray()
+        self._ready: collections.deque[Frame] = collections.deque()
+        self._bad: BadFrame | None = None  # met after frames still to hand out
 
     async def receive(self) -> Frame | None:
         """The next frame, or ``None`` when the stream ended cleanly between frames.
@@ -43,30 +52,107 @@ class FrameReader:
 
         Cancellation: safe; bytes already read stay buffered for the next call.
         """
-        buffer = self._buffer
-        while True:
-            if len(buffer) >= 4:
-                size = int.from_bytes(buffer[:4], "big")
-                if size > self._max:
-                    raise BadFrame(f"a frame of {size} bytes is over the limit of {self._max}")
-                end = 4 + size
-                if len(buffer) >= end:
-                    body = bytes(buffer[4:end])
-                    del buffer[:end]
-                    try:
-                        return decode(body)
-                    except msgspec.DecodeError as exc:
-                        raise BadFrame(f"an undecodable frame ({exc})") from exc
+        if not self._ready:
+            self._ready.extend(await self.receive_all())
+            if not self._ready:
+                return None
+        return self._ready.popleft()
+
+    async def receive_all(self) -> list[Frame]:
+        """Every frame that has arrived (waiting for at least one), in order; ``[]`` when the
+        stream ended cleanly between frames.
+
+        Raises:
+            BadFrame: an oversized, undecodable or truncated frame (after the good frames
+                read before it have been returned).
+
+        Cancellation: safe; bytes already read stay buffered for the next call.
+        """
+        frames = list(self._ready)
+        self._ready.clear()
+        while not frames:
+            if self._bad is not None:
+                raise self._bad
+            if self._buffer:
+                self._decode(frames)
+                if frames:
+                    break
             chunk = await self._stream.receive_some(1 << 16)
             if not chunk:
-                if buffer:
-                    raise BadFrame(f"the stream ended inside a frame ({len(buffer)} bytes)")
-                return None
-            buffer += chunk
+                if self._buffer:
+                    raise BadFrame(f"the stream ended inside a frame ({len(self._buffer)} bytes)")
+                return frames
+            self._buffer += chunk
+        return frames
+
+    def unread(self, frames: list[Frame]) -> None:
+        """Put back ``frames`` (from :meth:`receive_all`, not acted on): they come next."""
+        self._ready.extendleft(reversed(frames))
+
+    def _decode(self, frames: list[Frame]) -> None:
+        """Move the whole frames in the buffer to ``frames`` (a bad one is kept for later)."""
+        buffer, start, end = self._buffer, 0, len(self._buffer)
+        try:  # a view of a copy: what decoding may keep of it cannot pin the buffer's size
+            with memoryview(bytes(buffer)) as view:
+                while end - start >= 4:
+                    size = int.from_bytes(view[start : start + 4], "big")
+                    if size > self._max:
+                        raise BadFrame(f"a frame of {size} bytes is over the limit of {self._max}")
+                    if end - start - 4 < size:
+                        break
+                    try:
+                        frames.append(decode(view[start + 4 : start + 4 + size]))
+                    except msgspec.DecodeError as exc:
+                        raise BadFrame(f"an undecodable frame ({exc})") from exc
+                    start += 4 + size
+        except BadFrame as exc:
+            self._bad = exc
+            if not frames:
+                raise
+        if start:
+            del buffer[:start]
 
     async def aclose(self) -> None:
         """Close the stream (idempotent)."""
         await self._stream.aclose()
+
+
+class PipeReceiveStream(trio.abc.ReceiveStream):
+    """The reading end of a pipe: each receive waits until the pipe is readable, then reads.
+
+    One loop turn per read, where ``trio.lowlevel.FdStream`` takes two (a checkpoint first,
+    then a read that finds nothing, then the wait) when the reader is ahead of the writer, as a
+    frame reader usually is.
+    """
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd = fd
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        """Up to ``max_bytes`` (64 KiB by default) once some have arrived; ``b""`` at the end.
+
+        Raises ``trio.ClosedResourceError`` once closed (also when closed meanwhile), and
+        ``trio.BrokenResourceError`` when the read fails.
+        """
+        while True:
+            if self._fd < 0:
+                raise trio.ClosedResourceError("the pipe was closed")
+            await trio.lowlevel.wait_readable(self._fd)
+            try:
+                return os.read(self._fd, max_bytes or 1 << 16)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise trio.BrokenResourceError from exc
+
+    async def aclose(self) -> None:
+        """Close the pipe (idempotent)."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            trio.lowlevel.notify_closing(fd)
+            os.close(fd)
+        await trio.lowlevel.checkpoint()
 
 
 class FrameWriter:
@@ -167,7 +253,15 @@ class BlockingFrameWriter(trio.abc.Instrument):
 
     def before_io_wait(self, timeout: float) -> None:
         if self._pending:
-            self.send(b"")
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the frames posted so far, now (from the trio thread)."""
+        pending = self._pending
+        if pending:
+            data = pending[0] if len(pending) == 1 else b"".join(pending)
+            pending.clear()
+            self._write(data)
 
     def send(self, data: bytes) -> None:
         """Write one encoded frame now, after any posted from this thread (dropped once the
@@ -175,12 +269,17 @@ class BlockingFrameWriter(trio.abc.Instrument):
         if self._pending and threading.get_ident() == self._trio_thread:
             data = b"".join([*self._pending, data])
             self._pending.clear()
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         with self._lock:
             if self.broken:
                 return
-            view = memoryview(data)
             try:
-                while view:
-                    view = view[os.write(self._fd, view) :]
+                written = os.write(self._fd, data)  # all of it, unless the pipe is full
+                if written < len(data):
+                    view = memoryview(data)[written:]
+                    while view:
+                        view = view[os.write(self._fd, view) :]
             except OSError:
                 self.broken = True
