@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import math
@@ -27,8 +28,9 @@ class CallDeadlines:
     is a tenth of what nekohooks may add to a call. So a call's scope has no deadline and
     registering it reads no clock: it joins the set of calls with its timeout in the current
     *window*, which opens (one clock read) with the first call after the previous window
-    closed and stays open ``TICK`` seconds. When :meth:`expire`, one task per plugin run,
-    closes a window, each of its sets falls due ``timeout`` after the close, and the calls
+    closed and stays open ``TICK`` seconds. When :meth:`expire`, one task per plugin run
+    (started by the first call of the run, if :meth:`serve_in` was used: a plugin that is never
+    called costs no task), closes a window, each of its sets falls due ``timeout`` after the close, and the calls
     still in a set then are cancelled. A call thus times out between its timeout and ``TICK``
     after it. Calls still running ``grace`` after that ignore cancellation; ``on_deaf(count)``
     reports them (their callers stay held).
@@ -44,6 +46,12 @@ class CallDeadlines:
         self._order = itertools.count()  # ties in the heaps never compare the sets
         self._timer: trio.CancelScope | None = None
         self._on_deaf, self._grace = on_deaf, grace
+        self._nursery: trio.Nursery | None = None  # where the first call starts expire()
+        self._name = ""
+
+    def serve_in(self, nursery: trio.Nursery, name: str) -> None:
+        """Start :meth:`expire` in ``nursery`` (task ``name``) when the first call comes."""
+        self._nursery, self._name, self._timer = nursery, name, None
 
     def add(self, scope: Cancellable, timeout: float) -> set[Cancellable]:
         """Register ``scope`` to be cancelled ``timeout`` (to ``timeout + TICK``) seconds from
@@ -60,7 +68,11 @@ class CallDeadlines:
         calls = self.window[timeout] = set()
         if self._closes == math.inf:  # the first call of a new window
             self._closes = trio.current_time() + self.TICK
-            if self._timer is not None and self._closes < self._timer.deadline:
+            if self._nursery is not None:  # the run's first call: its timer starts now
+                nursery, self._nursery = self._nursery, None
+                with contextlib.suppress(RuntimeError):  # the run is over, its calls cancelled
+                    nursery.start_soon(self.expire, name=self._name)
+            elif self._timer is not None and self._closes < self._timer.deadline:
                 self._timer.deadline = self._closes
         return calls
 

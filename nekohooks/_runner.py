@@ -255,7 +255,7 @@ class PluginRunner:
                     await trio.lowlevel.checkpoint_if_cancelled()  # a deadline that passed unseen
                     run_scope.deadline = float("inf")
                     self._start_jobs(nursery, ctx)
-                    nursery.start_soon(self._calls.expire, name=f"{self.name}:call-timeouts")
+                    self._calls.serve_in(nursery, name=f"{self.name}:call-timeouts")
                     self.started_at = trio.current_time()
                     self._set_state(PluginState.RUNNING)
                     self.first_attempt.set()

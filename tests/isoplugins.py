@@ -40,6 +40,11 @@ def _mode(ctx: Any, phase: str) -> str | None:
 class Faulty(NekoPluginBase):
     """Entries that misbehave; startup, job and terminate that misbehave if configured."""
 
+    @plugin_entry(id="loaded")
+    def loaded(self, module: str) -> bool:
+        """Whether ``module`` is imported in this plugin's process."""
+        return module in sys.modules
+
     def startup(self) -> None:
         mode = _mode(self.ctx, "startup")
         if mode:
@@ -179,3 +184,8 @@ class Neighbour(NekoPluginBase):
     @plugin_entry(id="ping")
     async def ping(self) -> str:
         return "pong"
+
+    @plugin_entry(id="loaded")
+    def loaded(self, module: str) -> bool:
+        """Whether ``module`` is imported in this plugin's process."""
+        return module in sys.modules

@@ -160,3 +160,27 @@ async def test_cancel_all_reaches_open_and_closed_windows(
         deadlines.cancel_all()
         assert early.cancel_called and late.cancel_called
         nursery.cancel_scope.cancel()
+
+
+def _task_names() -> list[str]:
+    names, stack = [], [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        if task is not None:
+            names.append(task.name)
+            stack.extend(t for n in task.child_nurseries for t in n.child_tasks)
+    return names
+
+
+async def test_a_plugin_s_timer_task_starts_with_its_first_call(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """1,000 plugins that nobody calls keep no timer task each; the first call starts one."""
+    async with open_host(HostConfig(home=tmp_path), plugins={"deaf": Deaf}) as host:
+        assert "deaf:call-timeouts" not in _task_names()
+        with pytest.raises(EntryTimeout):  # and its timeout is kept
+            await host.call("deaf.slow")
+        assert _task_names().count("deaf:call-timeouts") == 1
+        with pytest.raises(EntryTimeout):
+            await host.call("deaf.slow")
+        assert _task_names().count("deaf:call-timeouts") == 1

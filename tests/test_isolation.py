@@ -126,6 +126,19 @@ async def test_an_isolated_plugin_behaves_as_in_process(
     assert told and told[0].name == "neko.plugin.faulty"
 
 
+async def test_a_plugin_that_uses_ctx_http_has_the_http_stack_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    """Its process imports httpx and builds the TLS settings before the plugin starts, so its
+    first ``ctx.http`` does not hold the loop; a plugin that never reads it pays nothing."""
+    isolated = PluginOptions(isolation="process")
+    config = HostConfig(home=tmp_path, plugin_options={"faulty": isolated, "neighbour": isolated})
+    async with open_host(config, plugins=PLUGINS) as host:
+        assert await host.call("faulty.loaded", module="httpcore")  # it reads ctx.http
+        assert not await host.call("neighbour.loaded", module="httpcore")  # it does not
+        assert not await host.call("neighbour.loaded", module="httpx")
+
+
 @pytest.mark.parametrize("isolation", ["none", "process"])
 async def test_calls_run_side_by_side_and_a_caller_giving_up_cancels_the_plugins_code(
     tmp_path: Path, isolation: str

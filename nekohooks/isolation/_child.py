@@ -51,6 +51,7 @@ from .._errors import EntryFailed, EntryTimeout, InvalidArguments, NekoError, Ph
 from .._events import EventKind
 from .._messages import STOP, STOP_ON_THE_WIRE, Message
 from .._model import EntryKind, EntrySpec, JobSpec, PluginState, RunsOn
+from .._net import reads_http, warm_http
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
 from .._runtime import RunnerEnv
@@ -634,6 +635,8 @@ async def _serve(
         runner.note_loop_block(seconds, where)
         runner._changed()
 
+    if reads_http([obj]):  # now, before the watchdog: not on the loop at the first ctx.http
+        warm_http()
     # blame the plugin's own frame on the stack, as the host's watchdog does in process
     dog = LoopWatchdog(limits.block_threshold, code_owners([loaded]), report_block)
     dog.start()
