@@ -29,6 +29,7 @@ from pathlib import Path
 
 import attrs
 import trio
+from _common import cli_args, save_figures
 
 from nekohooks import HostConfig, NekoPluginBase, RestartPolicy, open_host, plugin_entry
 from nekohooks._config import PluginOptions
@@ -217,7 +218,7 @@ def row(name: str, figures: tuple[float, float, float, float]) -> None:
     )
 
 
-async def main() -> None:
+async def main() -> dict[str, object]:
     from bench_isolation import Noop  # the plugin's process imports it by this name
 
     home = Path(tempfile.mkdtemp())
@@ -284,7 +285,20 @@ async def main() -> None:
     print(f"RSS: python -c 'import trio'   {bare_rss / 1024:7.1f} MiB")
     print(f"RSS: idle isolated plugin      {idle_rss / 1024:7.1f} MiB")
     print(f"  ratio                        {idle_rss / bare_rss:5.2f}x  (target <= 1.3x)")
+    keys = ("p50_us", "p99_us", "per_s", f"per_s_x{WIDE}")
+    return {
+        **{name: dict(zip(keys, figures[name], strict=False)) for name in figures},
+        "p50_vs_echo": remote[0] / floor[0],
+        "per_s_vs_echo": remote[2] / floor[2],
+        f"per_s_x{WIDE}_vs_echo": remote[3] / floor[3],
+        "cold_start_ms": cold * 1e3,
+        "restart_ms": restart * 1e3,
+        "restart_vs_cold": restart / cold,
+        "idle_rss_kib": idle_rss,
+        "trio_rss_kib": bare_rss,
+    }
 
 
 if __name__ == "__main__":
-    trio.run(main)
+    args = cli_args(__doc__)
+    save_figures(args.json, "isolation", trio.run(main))
