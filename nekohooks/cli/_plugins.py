@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
 from .._address import parse_address
 from .._errors import EntryTimeout
-from .._host import Host
 from .._model import EntryKind
-from .._process import EXIT_INTERRUPTED
 from .._schema import tool_definitions
 from ._args import not_json, parse_args_json, parse_pairs, parse_value, split_target
 from ._live import local_option, remote_call, remote_info, remote_tools, running_host
@@ -30,7 +28,9 @@ from ._options import (
 )
 from ._render import count, dumps, info_lines, plugin_details
 from ._say import command_lines
-from ._signals import Deadline
+
+if TYPE_CHECKING:  # the one-shot host, trio and the signal policy load when a host is started
+    from .._host import Host
 
 __all__ = ["call", "check", "info", "schema"]
 
@@ -130,6 +130,8 @@ def call(
         deadline.disarm()
         show(result, indent=None if as_json else 2)
         return None
+
+    from ._signals import Deadline
 
     deadline = Deadline()
     run_host(host_config(frozenset({plugin})), invoke, deadline=deadline)
@@ -233,6 +235,8 @@ def check(
             isolation="process" if isolated else "none",
         )
     except KeyboardInterrupt:  # Ctrl-C: the kit's children and threads are daemons
+        from .._process import EXIT_INTERRUPTED
+
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if as_json:

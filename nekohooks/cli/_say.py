@@ -7,10 +7,8 @@ import sys
 from typing import Any
 
 import click
-import trio
 
 from .._errors import NekoError
-from .._host import open_host
 from .._messages import Message, Reply, ReplyKind, reply_record
 from ._live import local_option, running_host
 from ._logging import setup_logging
@@ -109,6 +107,10 @@ def say(
             queued.append((plugin, target, content))
         else:
             later(plugin, target, content)
+
+    import trio  # a host runs here: trio and the host load now, not for command_lines
+
+    from .._host import open_host
 
     async def main() -> None:
         async with open_host(host_config(keep), message_sink=sink) as host:
