@@ -62,30 +62,34 @@ class PluginLoop:
 
     async def _wait(self, fn: Callable[[], Awaitable[T]]) -> T:
         token = trio.lowlevel.current_trio_token()
-        finished = trio.Event()
+        finished = trio.Event()  # the future holds the outcome
+        unwound = trio.Event()  # the plugin's coroutine has ended (after a cancel: seen it)
         started = False
 
-        def wake(_: object) -> None:
+        def on_trio(event: trio.Event) -> None:
             with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(finished.set)
+                token.run_sync_soon(event.set)
 
         async def wrapper() -> T:
             nonlocal started
             started = True
-            return await fn()
+            try:
+                return await fn()
+            finally:
+                on_trio(unwound)
 
         future = asyncio.run_coroutine_threadsafe(wrapper(), self.loop)
-        # Woken once the future holds the outcome, not when the coroutine ends: between the
+        # The result is read once the future holds it, not when the coroutine ends: between the
         # two the loop may run other callbacks, and one that waits on trio (a plugin pushing a
         # message) would wait forever on a trio thread blocked in future.result().
-        future.add_done_callback(wake)
+        future.add_done_callback(lambda _: on_trio(finished))
         try:
             await finished.wait()
         except trio.Cancelled:
-            future.cancel()
+            future.cancel()  # done at once: the coroutine is cancelled on the loop after this
             if started:  # let the plugin's coroutine see its cancellation through
                 with trio.move_on_after(5, shield=True):
-                    await finished.wait()
+                    await unwound.wait()
             raise
         return future.result()
 
