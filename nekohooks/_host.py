@@ -50,7 +50,7 @@ from ._runtime import Runner, RunnerEnv
 from ._scan_cache import cache_dir, cached_scan
 from ._table import EntryRow, PluginTable
 from ._version import __version__
-from ._watchdog import LoopWatchdog, code_owners
+from ._watchdog import LoopWatchdog, plugin_code
 from .hookspecs import hookimpl
 
 __all__ = ["Host", "open_host"]
@@ -386,7 +386,7 @@ class Host:
         dog = (  # its map of plugin code is made only for a watchdog that runs
             LoopWatchdog(
                 self.config.limits.block_threshold,
-                code_owners(self.registry.plugins.values()),
+                plugin_code(self.registry.plugins.values()).get,
                 self._report_block,
             )
             if watchdog

@@ -66,30 +66,21 @@ def warm_http() -> None:
     tls_context()  # and httpx
 
 
-def reads_http(objects: Iterable[object]) -> bool:
-    """True if a function among ``objects`` (or their class's) reads an attribute ``http``:
-    the plugin uses ``ctx.http``, so its process should :func:`warm_http` before it starts."""
-    seen: set[int] = set()
+def reads_http(code: Iterable[types.CodeType]) -> bool:
+    """True if any of these code objects (or a function nested in one) reads an attribute
+    ``http``: the plugin uses ``ctx.http``, so its process should :func:`warm_http` before it
+    starts. ``code``: the plugin's functions (:func:`~._watchdog.plugin_code`)."""
+    seen: set[types.CodeType] = set()
 
-    def reads(code: types.CodeType) -> bool:
-        if id(code) in seen:
+    def reads(one: types.CodeType) -> bool:
+        if one in seen:
             return False
-        seen.add(id(code))
-        return "http" in code.co_names or any(
-            reads(const) for const in code.co_consts if isinstance(const, types.CodeType)
+        seen.add(one)
+        return "http" in one.co_names or any(
+            reads(const) for const in one.co_consts if isinstance(const, types.CodeType)
         )
 
-    for obj in objects:  # a plugin class (its own classes, not nekohooks' bases) or module
-        owners = [obj]
-        if isinstance(obj, type):
-            owners = [k for k in obj.__mro__ if k.__module__.partition(".")[0] != "nekohooks"]
-        for owner in owners:
-            for value in vars(owner).values():
-                func = inspect.unwrap(getattr(value, "__func__", value))  # static/classmethod
-                code = getattr(func, "__code__", None)
-                if isinstance(code, types.CodeType) and reads(code):
-                    return True
-    return False
+    return any(reads(one) for one in code)
 
 
 def make_http_client(plugin: str) -> httpx.AsyncClient:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._model import EntrySpec, JobSpec
     from ._registry import LoadedPlugin
 
-__all__ = ["LoopWatchdog", "code_owners"]
+__all__ = ["LoopWatchdog", "plugin_code"]
 
 Report = Callable[[str | None, float, str], None]
 
@@ -123,8 +123,9 @@ def _where(frame: types.FrameType) -> str:
     return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
 
 
-def code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], str | None]:
-    """Map code objects of plugin functions to their plugin, for the watchdog's blame."""
+def plugin_code(plugins: Iterable[LoadedPlugin]) -> dict[types.CodeType, str]:
+    """The code objects of the plugins' functions, each to its plugin's name: the watchdog's
+    blame (``.get``), and what an isolated plugin's process reads to see if it uses HTTP."""
     owners: dict[types.CodeType, str] = {}
     for plugin in plugins:
         namespace: dict[str, Any] = {}
@@ -143,5 +144,4 @@ def code_owners(plugins: Iterable[LoadedPlugin]) -> Callable[[types.CodeType], s
             code = getattr(inspect.unwrap(spec.func), "__code__", None)
             if isinstance(code, types.CodeType):
                 owners[code] = plugin.info.name
-
-    return owners.get
+    return owners

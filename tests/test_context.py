@@ -277,6 +277,11 @@ def test_warm_http_leaves_nothing_for_a_plugin_s_first_client_to_import() -> Non
 def test_reads_http_finds_plugins_that_use_ctx_http() -> None:
     """Which plugins' processes warm the HTTP stack before they start (isolated children)."""
     from nekohooks._net import reads_http
+    from nekohooks._watchdog import plugin_code
+    from nekohooks.discovery import Registry
+
+    def uses_http(plugin: object) -> bool:
+        return reads_http(plugin_code([Registry().add("p", plugin)]))
 
     class Direct(NekoPluginBase):
         async def fetch(self) -> object:
@@ -300,7 +305,7 @@ def test_reads_http_finds_plugins_that_use_ctx_http() -> None:
     exec(
         "async def fetch(ctx):\n    return await ctx.http.get('https://example.org')", vars(module)
     )
-    assert reads_http([Direct]) and reads_http([Nested]) and reads_http([Child])
-    assert reads_http([module])
-    assert not reads_http([Offline])  # nekohooks' own base class does not count
-    assert not reads_http([types.ModuleType("empty")])
+    assert uses_http(Direct) and uses_http(Nested) and uses_http(Child)
+    assert uses_http(module)
+    assert not uses_http(Offline)  # nekohooks' own base class does not read it
+    assert not uses_http(types.ModuleType("empty"))

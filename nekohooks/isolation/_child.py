@@ -55,7 +55,7 @@ from .._net import reads_http, warm_http
 from .._registry import LoadedPlugin, Registry
 from .._runner import PluginRunner
 from .._runtime import RunnerEnv
-from .._watchdog import LoopWatchdog, code_owners
+from .._watchdog import LoopWatchdog, plugin_code
 from . import _frames as f
 from ._frames import EXIT_MEMORY
 from ._leaks import all_tasks, foreign_threads, open_fds
@@ -635,10 +635,11 @@ async def _serve(
         runner.note_loop_block(seconds, where)
         runner._changed()
 
-    if reads_http([obj]):  # now, before the watchdog: not on the loop at the first ctx.http
+    code = plugin_code([loaded])
+    if reads_http(code):  # now, before the watchdog: not on the loop at the first ctx.http
         warm_http()
     # blame the plugin's own frame on the stack, as the host's watchdog does in process
-    dog = LoopWatchdog(limits.block_threshold, code_owners([loaded]), report_block)
+    dog = LoopWatchdog(limits.block_threshold, code.get, report_block)
     dog.start()
     out.attach()
     tasks, threads, fds = all_tasks(), set(threading.enumerate()), open_fds()
