@@ -266,7 +266,7 @@ class ProcessRunner(PluginRunner):
                 nursery.start_soon(self._read_output, run)
                 nursery.start_soon(self._watch_exit, run)
                 nursery.start_soon(self._deliver, run)
-                nursery.start_soon(run.deadlines.expire)
+                run.deadlines.serve_in(nursery, name=f"{self.name}:call-timeouts")
                 with trio.CancelScope() as starting:
                     self._run_scope = starting
                     await wait_for(run.ready, limits.startup_timeout + SPAWN_ALLOWANCE, run.ended)
