@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from nekohooks import NekoPluginBase, periodic, plugin_entry
+from nekohooks.messages import Message, command
 
 
 def _segfault() -> None:
@@ -76,6 +77,11 @@ class Faulty(NekoPluginBase):
     @plugin_entry(id="sync_fault")
     def sync_fault(self, mode: str) -> None:
         FAULTS[mode]()
+
+    @command("fault")
+    async def fault_command(self, message: Message, mode: str) -> str:
+        FAULTS[mode]()
+        return "survived"
 
     @plugin_entry(id="sleep")
     async def sleep(self, seconds: float) -> str:

@@ -38,6 +38,7 @@ from nekohooks.errors import (
     PluginUnavailable,
 )
 from nekohooks.isolation import InstallError, ProcessRunner, RemoteError, install_isolated
+from nekohooks.messages import Message
 from nekohooks.records import EventKind, PluginState, PluginStatus
 
 FAST = RestartPolicy(max_restarts=2, window=60, initial_backoff=0.05, max_backoff=0.1, jitter=0)
@@ -233,6 +234,30 @@ async def test_a_fault_in_an_entry_is_contained_reported_and_restarted(
         assert (status.last_error or "").startswith(f"{culprits}: ")
         assert await host.call("faulty.echo", value=1) == 1  # a new process serves again
         assert host.status("faulty").pid != first and gone(first)
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("exit", "exited with code 3"), ("segfault", "killed by SIGSEGV"), ("raise", "raised")],
+)
+async def test_a_fault_in_a_command_handler_is_an_error_reply_and_the_process_restarts(
+    tmp_path: Path, mode: str, reason: str
+) -> None:
+    """A chat command whose handler kills its plugin's process: the sender gets one error
+    reply naming plugin and command, the neighbour still answers, a new process serves."""
+    async with open_host(config_for(tmp_path), plugins=PLUGINS) as host:
+        first = host.status("faulty").pid
+        message = Message(text=f"/fault {mode}", sender="tester", origin="test:chat")
+        replies = [(r.plugin, r.kind.value, str(r.content)) async for r in host.dispatch(message)]
+        assert len(replies) == 1, replies
+        plugin, kind, content = replies[0]
+        assert (plugin, kind) == ("faulty", "error")
+        assert content.startswith("plugin 'faulty': /fault failed: ") and reason in content
+        assert await host.call("neighbour.ping") == "pong"
+        if mode != "raise":  # the process died: a new one serves
+            await settled(host, restarts=1)
+            assert host.status("faulty").pid != first and gone(first)
+        assert await host.call("faulty.echo", value=1) == 1
 
 
 @pytest.mark.parametrize("phase", ["startup", "periodic", "terminate"])
