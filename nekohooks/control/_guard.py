@@ -208,6 +208,9 @@ async def _refuse(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                # The request's body may be unread: the server cannot take another request on
+                # this connection, and a client must not reuse it (it would find it closed).
+                (b"connection", b"close"),
                 *(extra or []),
             ],
         }

@@ -37,6 +37,9 @@ async def test_tcp_needs_the_bearer_token(served, home) -> None:
         # refused before the body is even read, and before any plugin code runs
         call = await client.post("/v1/call/probe.add", json={"a": 1, "b": 2})
         assert call.status_code == 401
+        # its body is unread, so the connection ends with the answer, and the client knows it
+        # (reusing it raced the server's close: "Server disconnected without a response")
+        assert call.headers["connection"] == "close"
         ok = await client.get("/v1/plugins", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200 and ok.json()[0]["name"] == "probe"
 
