@@ -9,7 +9,8 @@ A pure ASGI wrapper (no per-request task). On the TCP listener it checks, in ord
 3. ``Authorization: Bearer <token>`` matches the home's token (constant-time compare).
 
 On both listeners, a body longer than ``max_body`` is refused with 413, by its
-``Content-Length`` before it is read, or while it is read. Each refusal is a JSON error.
+``Content-Length`` before it is read, or while it is read. Each refusal is a JSON error, and
+ends its connection (``Connection: close``: the body may be unread).
 """
 
 from __future__ import annotations
